@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"cloud.google.com/go/civil"
+
+	"customconversions.dev/shared/failure"
 )
 
 // MaxWindowDays is the longest window one request may cover. A backfill
@@ -39,27 +41,6 @@ func (r Request) Manual() bool {
 	return r.ConversionID != "" || r.StartDate != "" || r.EndDate != "" || r.Reason != ""
 }
 
-// ErrPermanent marks an error that no retry can fix: the message is
-// acknowledged and the reason logged.
-var ErrPermanent = errors.New("permanent")
-
-// Permanent wraps err so that errors.Is(err, ErrPermanent) holds.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return permanentError{err}
-}
-
-type permanentError struct{ err error }
-
-func (e permanentError) Error() string        { return e.err.Error() }
-func (e permanentError) Unwrap() []error      { return []error{e.err, ErrPermanent} }
-func (e permanentError) Is(target error) bool { return target == ErrPermanent }
-
-// IsPermanent reports whether err is marked permanent.
-func IsPermanent(err error) bool { return errors.Is(err, ErrPermanent) }
-
 // idRE is what a client or conversion id may be: it becomes part of
 // Firestore paths, BigQuery table names, job ids and labels.
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
@@ -78,7 +59,7 @@ func CheckID(what, id string) error {
 // permanent: it says what was wrong with the message.
 func Parse(data []byte) (Request, error) {
 	r, err := parse(data)
-	return r, Permanent(err)
+	return r, failure.Permanent(err)
 }
 
 func parse(data []byte) (Request, error) {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/civil"
+
+	"customconversions.dev/shared/failure"
 )
 
 func TestParse(t *testing.T) {
@@ -48,7 +50,7 @@ func TestParse(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Parse(%q) error = %v; want one containing %q", tt.data, err, tt.wantErr)
 			}
-			if !IsPermanent(err) {
+			if !failure.IsPermanent(err) {
 				t.Errorf("Parse(%q) error %v is not permanent", tt.data, err)
 			}
 		})
@@ -105,7 +107,7 @@ func TestWindow(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !IsPermanent(err) {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !failure.IsPermanent(err) {
 				t.Fatalf("Window error = %v; want a permanent one containing %q", err, tt.wantErr)
 			}
 		})

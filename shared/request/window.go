@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/civil"
+
+	"customconversions.dev/shared/failure"
 )
 
 // Window is the inclusive range of days a run covers, in the client's
@@ -28,7 +30,7 @@ func (w Window) String() string { return w.Start.String() + ".." + w.End.String(
 // errors are permanent.
 func (r Request) Window(now time.Time, loc *time.Location) (Window, error) {
 	w, err := r.window(now, loc)
-	return w, Permanent(err)
+	return w, failure.Permanent(err)
 }
 
 func (r Request) window(now time.Time, loc *time.Location) (Window, error) {
