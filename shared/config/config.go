@@ -50,7 +50,7 @@ type Config struct {
 	BigQueryEmulator string
 }
 
-var datasetRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,1024}$`)
+var datasetRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
 // FromEnv reads the configuration from the environment and validates it.
 func FromEnv() (Config, error) {

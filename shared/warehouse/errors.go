@@ -42,7 +42,7 @@ func (w *Warehouse) classify(err error) error {
 	case transientReasons[reason], code >= 500, code == http.StatusTooManyRequests:
 		return err
 	case reason == "accessDenied" || code == http.StatusForbidden:
-		return failure.Permanent(fmt.Errorf("%w: %s", err, w.accessHint(msg)))
+		return failure.Permanent(fmt.Errorf("%w: %s", err, w.AccessHint(msg)))
 	case reason == "" && code == 0:
 		// Neither BigQuery nor the API answered: a network error.
 		return err
@@ -81,7 +81,9 @@ func concurrentUpdate(msg string) bool {
 var accessProjectRE = regexp.MustCompile(
 	`(?:Table|Dataset|table|dataset) ([a-z][a-z0-9-]{4,28}[a-z0-9])[:.]|project ([a-z][a-z0-9-]{4,28}[a-z0-9])`)
 
-func (w *Warehouse) accessHint(msg string) string {
+// AccessHint says, for BigQuery's access-denied message msg, which roles
+// the runtime service account needs on which project.
+func (w *Warehouse) AccessHint(msg string) string {
 	project := w.cfg.Project
 	if m := accessProjectRE.FindStringSubmatch(msg); m != nil {
 		project = m[1] + m[2]

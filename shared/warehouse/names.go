@@ -114,12 +114,12 @@ func StagingTable(client, conversion, run string) string {
 	return strings.ReplaceAll(name, "-", "_")
 }
 
-var datasetRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,1024}$`)
+var datasetRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 var projectRE = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$|^[a-z0-9.-]+:[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
 
 // CheckDataset returns an error unless name is a valid dataset name.
 func CheckDataset(name string) error {
-	if datasetRE.MatchString(name) {
+	if len(name) <= 1024 && datasetRE.MatchString(name) {
 		return nil
 	}
 	return fmt.Errorf("dataset %q is not valid: use letters, digits and _ only", name)

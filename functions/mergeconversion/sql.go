@@ -1,0 +1,119 @@
+package mergeconversion
+
+import "strings"
+
+// Query parameters of the merge function's jobs.
+const (
+	paramConversion = "conversion_id"
+	paramRun        = "run_id"
+)
+
+// tables names the three tables one merge touches, as quoted references.
+type tables struct {
+	staged, attribution, rejected string
+}
+
+// stagedColumns are the staged columns an attribution row keeps.
+const stagedColumns = "id, id_generated, client_id, created, value, currency, is_qualified, params, " +
+	"user_id, fingerprint"
+
+// dedupSQL selects the accepted staged rows, one per id: qualified before
+// unqualified, then the latest created, then the highest value, then the
+// highest content fingerprint, so that the same staged rows always give
+// the same choice.
+func (t tables) dedupSQL() string {
+	return `SELECT ` + stagedColumns + ` FROM (
+    SELECT ` + stagedColumns + `,
+      ROW_NUMBER() OVER (PARTITION BY id
+        ORDER BY is_qualified DESC, created DESC, value DESC, fingerprint DESC) AS rn
+    FROM ` + t.staged + `
+    WHERE ARRAY_LENGTH(problems) = 0
+  ) WHERE rn = 1`
+}
+
+// versionKey identifies one version of a row: its id and fingerprint.
+const versionKey = "CONCAT(id, '/', CAST(fingerprint AS STRING))"
+
+// summarySQL counts, in one query over the staged rows and the existing
+// rows of this conversion, what the run read, rejected (per reason, with
+// a few sample ids), collapsed, generated, and would insert, update or
+// leave unchanged. Each result row is (metric, reason, n, sample).
+func (t tables) summarySQL() string {
+	cur := `SELECT id, fingerprint FROM ` + t.attribution + ` WHERE conversion_id = @` + paramConversion
+	return `WITH dedup AS (
+  ` + t.dedupSQL() + `
+),
+current AS (` + cur + `)
+SELECT 'read' AS metric, CAST(NULL AS STRING) AS reason, COUNT(*) AS n,
+  CAST(NULL AS STRING) AS sample FROM ` + t.staged + `
+UNION ALL
+SELECT 'rejected', NULL, COUNT(*), NULL FROM ` + t.staged + ` WHERE ARRAY_LENGTH(problems) > 0
+UNION ALL
+SELECT 'reason', reason, COUNT(*), NULL FROM ` + t.staged + `, UNNEST(problems) AS reason
+  GROUP BY reason
+UNION ALL
+SELECT 'sample', NULL, 0, id FROM (
+  SELECT id FROM ` + t.staged + ` WHERE ARRAY_LENGTH(problems) > 0 ORDER BY id LIMIT 5)
+UNION ALL
+SELECT 'accepted', NULL, COUNT(*), NULL FROM ` + t.staged + ` WHERE ARRAY_LENGTH(problems) = 0
+UNION ALL
+SELECT 'merged', NULL, COUNT(*), NULL FROM dedup
+UNION ALL
+SELECT 'generated', NULL, COUNT(*), NULL FROM dedup WHERE id_generated
+UNION ALL
+SELECT 'inserted', NULL, COUNT(*), NULL FROM dedup WHERE id NOT IN (SELECT id FROM current)
+UNION ALL
+SELECT 'unchanged', NULL, COUNT(*), NULL FROM dedup
+  WHERE ` + versionKey + ` IN (SELECT ` + versionKey + ` FROM current)`
+}
+
+// mergeSQL is the merge: one transaction that inserts each deduplicated
+// row whose version the table lacks (keeping the first_seen of the row
+// it replaces), deletes the versions those rows replace, and copies the
+// rejected rows with their problems. Re-running it after it committed
+// changes nothing, and on a store without atomic transactions a rerun
+// after a partial run completes it.
+func (t tables) mergeSQL() string {
+	conv := "@" + paramConversion
+	return `BEGIN TRANSACTION;
+
+INSERT INTO ` + t.attribution + ` (conversion_id, ` + stagedColumns + `,
+  first_seen, updated_at, run_id)
+SELECT CAST(` + conv + ` AS STRING), d.id, d.id_generated, d.client_id, d.created, d.value,
+  d.currency, d.is_qualified, d.params, d.user_id, d.fingerprint,
+  COALESCE(e.first_seen, CURRENT_TIMESTAMP()), CURRENT_TIMESTAMP(), CAST(@` + paramRun + ` AS STRING)
+FROM (` + t.dedupSQL() + `) AS d
+LEFT JOIN (
+  SELECT id, MIN(first_seen) AS first_seen FROM ` + t.attribution + `
+  WHERE conversion_id = ` + conv + ` GROUP BY id
+) AS e ON e.id = d.id
+WHERE CONCAT(d.id, '/', CAST(d.fingerprint AS STRING)) NOT IN (
+  SELECT ` + versionKey + ` FROM ` + t.attribution + ` WHERE conversion_id = ` + conv + `);
+
+DELETE FROM ` + t.attribution + `
+WHERE conversion_id = ` + conv + ` AND ` + versionKey + ` IN (
+  SELECT CONCAT(a.id, '/', CAST(a.fingerprint AS STRING))
+  FROM ` + t.attribution + ` AS a
+  JOIN (` + t.dedupSQL() + `) AS d ON a.id = d.id
+  WHERE a.conversion_id = ` + conv + ` AND a.fingerprint != d.fingerprint);
+
+` + t.rejectStatement() + `;
+
+COMMIT TRANSACTION;`
+}
+
+// rejectSQL copies the rejected rows alone: the job of a run that failed
+// its rejected-share check and merges nothing.
+func (t tables) rejectSQL() string { return t.rejectStatement() }
+
+// rejectStatement copies the run's rejected rows, unless an earlier
+// execution of the run already did.
+func (t tables) rejectStatement() string {
+	cols := strings.ReplaceAll(stagedColumns, "fingerprint", "fingerprint, problems")
+	return `INSERT INTO ` + t.rejected + ` (conversion_id, run_id, rejected_at, ` + cols + `)
+SELECT CAST(@` + paramConversion + ` AS STRING), CAST(@` + paramRun + ` AS STRING), CURRENT_TIMESTAMP(),
+  ` + cols + `
+FROM ` + t.staged + `
+WHERE ARRAY_LENGTH(problems) > 0
+  AND CAST(@` + paramRun + ` AS STRING) NOT IN (SELECT run_id FROM ` + t.rejected + `)`
+}

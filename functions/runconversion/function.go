@@ -1,0 +1,77 @@
+// Package runconversion is the RunConversion function: from a run request
+// on the run-requests topic to a checked extraction job per conversion.
+//
+// For each conversion the request covers it reads the client and the
+// definition from Firestore, checks the definition's SQL (one SELECT, only
+// @start_date and @end_date, output columns against the contract) without
+// reading data, records the run, and starts the extraction job that stages
+// the rows. MergeConversion takes over when that job finishes.
+package runconversion
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"customconversions.dev/shared/config"
+	"customconversions.dev/shared/logging"
+	"customconversions.dev/shared/store"
+	"customconversions.dev/shared/warehouse"
+)
+
+// EntryPoint is the name the function is registered and deployed under.
+const EntryPoint = "RunConversion"
+
+func init() {
+	functions.CloudEvent(EntryPoint, handle)
+}
+
+// handler is built on the first event, not in init: every instance of
+// either function runs every init, and a failure here must surface as an
+// error on the event (so Pub/Sub retries) rather than a crash.
+var handler = config.Lazy[*Handler]{New: func(ctx context.Context) (*Handler, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return NewHandler(ctx, cfg, logging.New(os.Stdout, slog.LevelInfo))
+}}
+
+func handle(ctx context.Context, e event.Event) error {
+	h, err := handler.Get(ctx)
+	if err != nil {
+		return fmt.Errorf("runconversion: starting: %w", err)
+	}
+	return h.Handle(ctx, e)
+}
+
+// Handler handles run requests. Its fields are set by NewHandler; tests
+// may replace Now.
+type Handler struct {
+	Config    config.Config
+	Store     *store.Store
+	Warehouse *warehouse.Warehouse
+	Log       *slog.Logger
+	// Now returns the current time; the run window comes from the
+	// message's publish time, Now only stamps records.
+	Now func() time.Time
+}
+
+// NewHandler connects to Firestore and BigQuery for cfg.
+func NewHandler(ctx context.Context, cfg config.Config, log *slog.Logger) (*Handler, error) {
+	st, err := store.New(ctx, cfg.Project)
+	if err != nil {
+		return nil, err
+	}
+	wh, err := warehouse.New(ctx, cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Handler{Config: cfg, Store: st, Warehouse: wh, Log: log, Now: time.Now}, nil
+}
