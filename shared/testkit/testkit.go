@@ -1,0 +1,83 @@
+// Package testkit builds what the functions' tests feed them: Pub/Sub
+// push events, log-sink job events, client and definition documents, and
+// a CRM orders table in the shape of DESIGN.md's reference definition.
+// Only tests import it.
+package testkit
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"customconversions.dev/shared/events"
+)
+
+// PubSubEvent returns the messagePublished CloudEvent Pub/Sub delivers
+// for a message with data, id and publish time.
+func PubSubEvent(t testing.TB, data []byte, id string, published time.Time) event.Event {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{
+		"subscription": "projects/test/subscriptions/push",
+		"message": map[string]any{
+			"data":        base64.StdEncoding.EncodeToString(data),
+			"messageId":   id,
+			"publishTime": published.UTC().Format(time.RFC3339Nano),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return RawEvent(t, events.TypeMessagePublished, body)
+}
+
+// RawEvent returns a CloudEvent of type typ whose data is body as is.
+func RawEvent(t testing.TB, typ string, body []byte) event.Event {
+	t.Helper()
+	e := event.New()
+	e.SetID("evt-" + time.Now().Format("150405.000000000"))
+	e.SetSource("//pubsub.googleapis.com/projects/test/topics/test")
+	e.SetType(typ)
+	if err := e.SetData("application/json", json.RawMessage(body)); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// JobEvent returns the event the log sink publishes when job is done: a
+// messagePublished event whose data is the job's LogEntry.
+func JobEvent(t testing.TB, ctx context.Context, job *bigquery.Job, msgID string) event.Event {
+	t.Helper()
+	st, err := job.Status(ctx)
+	if err != nil {
+		t.Fatalf("job %s status: %v", job.ID(), err)
+	}
+	cfg, err := job.Config()
+	if err != nil {
+		t.Fatalf("job %s config: %v", job.ID(), err)
+	}
+	ev := events.JobEvent{
+		ProjectID: job.ProjectID(),
+		JobID:     job.ID(),
+		Location:  job.Location(),
+		State:     events.StateDone,
+	}
+	if q, ok := cfg.(*bigquery.QueryConfig); ok {
+		ev.Labels = q.Labels
+	}
+	if err := st.Err(); err != nil {
+		ev.Err = &events.JobError{Code: "INVALID_ARGUMENT", Message: err.Error()}
+	}
+	if st.Statistics != nil {
+		ev.TotalProcessedBytes = st.Statistics.TotalBytesProcessed
+	}
+	entry, err := events.NewLogEntry(ev)
+	if err != nil {
+		t.Fatalf("NewLogEntry: %v", err)
+	}
+	return PubSubEvent(t, entry, msgID, time.Now())
+}
