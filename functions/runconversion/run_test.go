@@ -17,6 +17,7 @@ import (
 	"customconversions.dev/shared/config"
 	"customconversions.dev/shared/emulators"
 	"customconversions.dev/shared/logging"
+	"customconversions.dev/shared/request"
 	"customconversions.dev/shared/store"
 	"customconversions.dev/shared/testkit"
 	"customconversions.dev/shared/warehouse"
@@ -250,4 +251,8 @@ func TestReferenceRunStagesCheckedRows(t *testing.T) {
 	if o1.Fingerprint == o2.Fingerprint || o1.Fingerprint == 0 {
 		t.Errorf("fingerprints o1 %d, o2 %d; want two different non-zero values", o1.Fingerprint, o2.Fingerprint)
 	}
+}
+
+func testRequest(client, start, reason string) request.Request {
+	return request.Request{ClientID: client, StartDate: start, Reason: reason}
 }

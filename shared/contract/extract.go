@@ -58,7 +58,8 @@ func ProbeSQL(sql string) string {
 // column to its contract type (NULL for a missing one), trims strings and
 // reads empty ones as NULL, upper-cases currency and fills in the client's
 // currency where it is NULL, reads DATE and DATETIME created in the
-// client's time zone, generates a stable id from the row's content where
+// client's time zone, reads a NaN or infinite value as NULL (and rejects
+// the row for it), generates a stable id from the row's content where
 // the id is NULL, fingerprints each row, and lists each row's problems.
 //
 // The query takes @start_date and @end_date for the definition and
@@ -75,7 +76,8 @@ func ExtractionSQL(sql string, shape Shape) string {
 		}
 		fmt.Fprintf(&b, "    %s AS %s%s\n", typedExpr(col, shape), col.Name, sep)
 	}
-	b.WriteString("  FROM definition\n)\n")
+	b.WriteString("  FROM definition\n),\n")
+	b.WriteString(finiteSelect)
 	b.WriteString(checkedSelect)
 	return b.String()
 }
@@ -111,6 +113,17 @@ func typedExpr(col Column, shape Shape) string {
 	return col.Name
 }
 
+// finiteSelect keeps a non-finite value out of the staged row: the row
+// is rejected for it and its value reads as NULL. (BigQuery can store NaN
+// and infinities, but no report wants them, and the local emulator cannot
+// carry them at all.)
+var finiteSelect = `finite AS (
+  SELECT * REPLACE (IF(IS_NAN(value) OR IS_INF(value), NULL, value) AS value),
+    IFNULL(IS_NAN(value) OR IS_INF(value), FALSE) AS value_not_finite
+  FROM typed
+)
+`
+
 // checkedSelect reads the typed rows into the staged shape.
 var checkedSelect = `SELECT
   COALESCE(id, CONCAT('` + GeneratedIDPrefix + `', SUBSTR(TO_HEX(SHA256(TO_JSON_STRING(
@@ -130,11 +143,11 @@ var checkedSelect = `SELECT
     IF(created > CURRENT_TIMESTAMP(), '` + ReasonCreatedInFuture + `', NULL),
     IF(NOT REGEXP_CONTAINS(currency, r'^(?:` + isoList() + `)$'),
       '` + ReasonCurrencyInvalid + `', NULL),
-    IF(IS_NAN(value) OR IS_INF(value), '` + ReasonValueNotFinite + `', NULL),
+    IF(value_not_finite, '` + ReasonValueNotFinite + `', NULL),
     IF(EXISTS(SELECT 1 FROM UNNEST(params) AS kv WHERE kv.key IS NULL OR TRIM(kv.key) = ''),
       '` + ReasonParamEmptyKey + `', NULL)
   ]) AS reason WHERE reason IS NOT NULL) AS problems
-FROM typed
+FROM finite
 `
 
 // isoList is the currency codes as a regular expression alternation. (An

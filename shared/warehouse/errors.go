@@ -39,6 +39,8 @@ func (w *Warehouse) classify(err error) error {
 	switch {
 	case concurrentUpdate(msg):
 		return err
+	case analysisError(msg):
+		return failure.Permanent(err)
 	case transientReasons[reason], code >= 500, code == http.StatusTooManyRequests:
 		return err
 	case reason == "accessDenied" || code == http.StatusForbidden:
@@ -64,6 +66,14 @@ func describe(err error) (reason string, code int, msg string) {
 		return reason, gerr.Code, gerr.Message
 	}
 	return "", 0, err.Error()
+}
+
+// analysisError reports whether msg says the SQL itself is wrong. The
+// local emulator gives such errors the reason jobInternalError, which
+// would otherwise read as transient; BigQuery says invalidQuery.
+func analysisError(msg string) bool {
+	return strings.Contains(msg, "failed to analyze") || strings.Contains(msg, "INVALID_ARGUMENT") ||
+		strings.Contains(msg, "Syntax error")
 }
 
 // concurrentUpdate reports whether msg is BigQuery's answer to two DML

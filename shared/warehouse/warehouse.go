@@ -143,6 +143,11 @@ func (w *Warehouse) Schema(ctx context.Context, sql string, params []bigquery.Qu
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 
+	if w.cfg.BigQueryEmulator != "" {
+		schema, err := w.probe(cctx, probeSQL, params, labels)
+		return schema, 0, err
+	}
+
 	q := w.query(Query{SQL: sql, Params: params, Labels: labels})
 	q.DryRun = true
 	job, err := q.Run(cctx)
@@ -156,37 +161,39 @@ func (w *Warehouse) Schema(ctx context.Context, sql string, params []bigquery.Qu
 	if err := st.Err(); err != nil {
 		return nil, 0, w.classify(fmt.Errorf("checking the SQL: %w", err))
 	}
-	stats, _ := st.Statistics.Details.(*bigquery.QueryStatistics)
-	bytes := st.Statistics.TotalBytesProcessed
+	stats, ok := st.Statistics.Details.(*bigquery.QueryStatistics)
+	if !ok {
+		return nil, 0, fmt.Errorf("checking the SQL: the dry run returned no query statistics")
+	}
+	if stats.StatementType != "SELECT" {
+		return nil, 0, failure.Permanent(fmt.Errorf("the SQL is a %s statement: "+
+			"a definition is one SELECT statement", stats.StatementType))
+	}
+	return stats.Schema, st.Statistics.TotalBytesProcessed, nil
+}
 
-	if w.cfg.BigQueryEmulator == "" {
-		if stats == nil {
-			return nil, 0, fmt.Errorf("checking the SQL: the dry run returned no query statistics")
-		}
-		if stats.StatementType != "SELECT" {
-			return nil, 0, failure.Permanent(fmt.Errorf("the SQL is a %s statement: "+
-				"a definition is one SELECT statement", stats.StatementType))
-		}
-		return stats.Schema, bytes, nil
-	}
-
-	probe := w.query(Query{SQL: probeSQL, Params: params, Labels: labels})
-	pjob, err := probe.Run(cctx)
+// probe returns the schema of probeSQL's result by running it. The
+// emulator's dry run reports no schema (and evaluates the query, failing
+// on values such as +Inf that it cannot serialise), so a LIMIT 0 query
+// stands in for it there.
+func (w *Warehouse) probe(ctx context.Context, probeSQL string, params []bigquery.QueryParameter,
+	labels map[string]string) (bigquery.Schema, error) {
+	job, err := w.query(Query{SQL: probeSQL, Params: params, Labels: labels}).Run(ctx)
 	if err != nil {
-		return nil, 0, w.classify(fmt.Errorf("checking the SQL: %w", err))
+		return nil, w.classify(fmt.Errorf("checking the SQL: %w", err))
 	}
-	if _, err := w.Wait(cctx, pjob); err != nil {
-		return nil, 0, fmt.Errorf("checking the SQL: %w", err)
+	if _, err := w.Wait(ctx, job); err != nil {
+		return nil, fmt.Errorf("checking the SQL: %w", err)
 	}
-	it, err := pjob.Read(cctx)
+	it, err := job.Read(ctx)
 	if err != nil {
-		return nil, 0, w.classify(fmt.Errorf("checking the SQL: reading its schema: %w", err))
+		return nil, w.classify(fmt.Errorf("checking the SQL: reading its schema: %w", err))
 	}
 	var row []bigquery.Value
 	if err := it.Next(&row); err != nil && !errors.Is(err, iterator.Done) {
-		return nil, 0, w.classify(fmt.Errorf("checking the SQL: reading its schema: %w", err))
+		return nil, w.classify(fmt.Errorf("checking the SQL: reading its schema: %w", err))
 	}
-	return it.Schema, bytes, nil
+	return it.Schema, nil
 }
 
 // alreadyExists reports whether err says a job with the same id exists:
