@@ -43,7 +43,7 @@ func (t tables) summarySQL() string {
 	return `WITH dedup AS (
   ` + t.dedupSQL() + `
 ),
-current AS (` + cur + `)
+existing AS (` + cur + `)
 SELECT 'read' AS metric, CAST(NULL AS STRING) AS reason, COUNT(*) AS n,
   CAST(NULL AS STRING) AS sample FROM ` + t.staged + `
 UNION ALL
@@ -61,10 +61,10 @@ SELECT 'merged', NULL, COUNT(*), NULL FROM dedup
 UNION ALL
 SELECT 'generated', NULL, COUNT(*), NULL FROM dedup WHERE id_generated
 UNION ALL
-SELECT 'inserted', NULL, COUNT(*), NULL FROM dedup WHERE id NOT IN (SELECT id FROM current)
+SELECT 'inserted', NULL, COUNT(*), NULL FROM dedup WHERE id NOT IN (SELECT id FROM existing)
 UNION ALL
 SELECT 'unchanged', NULL, COUNT(*), NULL FROM dedup
-  WHERE ` + versionKey + ` IN (SELECT ` + versionKey + ` FROM current)`
+  WHERE ` + versionKey + ` IN (SELECT ` + versionKey + ` FROM existing)`
 }
 
 // mergeSQL is the merge: one transaction that inserts each deduplicated
@@ -81,21 +81,19 @@ INSERT INTO ` + t.attribution + ` (conversion_id, ` + stagedColumns + `,
   first_seen, updated_at, run_id)
 SELECT CAST(` + conv + ` AS STRING), d.id, d.id_generated, d.client_id, d.created, d.value,
   d.currency, d.is_qualified, d.params, d.user_id, d.fingerprint,
-  COALESCE(e.first_seen, CURRENT_TIMESTAMP()), CURRENT_TIMESTAMP(), CAST(@` + paramRun + ` AS STRING)
+  COALESCE(e.seen, CURRENT_TIMESTAMP()), CURRENT_TIMESTAMP(), CAST(@` + paramRun + ` AS STRING)
 FROM (` + t.dedupSQL() + `) AS d
 LEFT JOIN (
-  SELECT id, MIN(first_seen) AS first_seen FROM ` + t.attribution + `
+  SELECT id AS seen_id, MIN(first_seen) AS seen FROM ` + t.attribution + `
   WHERE conversion_id = ` + conv + ` GROUP BY id
-) AS e ON e.id = d.id
+) AS e ON e.seen_id = d.id
 WHERE CONCAT(d.id, '/', CAST(d.fingerprint AS STRING)) NOT IN (
   SELECT ` + versionKey + ` FROM ` + t.attribution + ` WHERE conversion_id = ` + conv + `);
 
 DELETE FROM ` + t.attribution + `
-WHERE conversion_id = ` + conv + ` AND ` + versionKey + ` IN (
-  SELECT CONCAT(a.id, '/', CAST(a.fingerprint AS STRING))
-  FROM ` + t.attribution + ` AS a
-  JOIN (` + t.dedupSQL() + `) AS d ON a.id = d.id
-  WHERE a.conversion_id = ` + conv + ` AND a.fingerprint != d.fingerprint);
+WHERE conversion_id = ` + conv + `
+  AND id IN (SELECT id FROM (` + t.dedupSQL() + `))
+  AND ` + versionKey + ` NOT IN (SELECT ` + versionKey + ` FROM (` + t.dedupSQL() + `));
 
 ` + t.rejectStatement() + `;
 

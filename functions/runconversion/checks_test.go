@@ -1,14 +1,10 @@
 package runconversion
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"google.golang.org/api/iterator"
 
 	"customconversions.dev/shared/store"
 	"customconversions.dev/shared/testkit"
@@ -34,11 +30,11 @@ SELECT '  g2 ', TIMESTAMP '2026-03-09 12:00:00+00', ' eur', -3.0,
 
 func TestBadValuesAreListedPerRow(t *testing.T) {
 	e := newEnv(t)
-	e.define(t, "bad", badRowsSQL)
-	if err := e.handle(t, `{"client_id": "acme", "start_date": "2026-03-09"}`, "msg-bad"); err != nil {
-		t.Fatalf("Handle = %v\nlogs:\n%s", err, e.logs)
+	e.Define(t, "bad", badRowsSQL)
+	if err := e.handle(t, `{"client_id": "{client}", "start_date": "2026-03-09"}`, "msg-bad"); err != nil {
+		t.Fatalf("Handle = %v\nlogs:\n%s", err, e.Logs)
 	}
-	rows := e.staged(t, e.onlyRun(t))
+	rows := e.staged(t, e.OnlyRun(t))
 
 	// Worked out from badRowsSQL: empty currency reads as the client's
 	// GBP; 'gbp ' and ' eur' are trimmed and upper-cased; ids are trimmed.
@@ -96,15 +92,15 @@ func TestBrokenDefinitionsFailWithClearErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			testkit.LoadOrders(t, e.ds, "orders", nil)
+			testkit.LoadOrders(t, e.Dataset, "orders", nil)
 			missing := strings.Replace(e.orders, "orders", "no_such_table", 1)
 			sql := strings.NewReplacer("{orders}", e.orders, "{missing}", missing).Replace(tt.sql)
-			e.define(t, "broken", sql)
+			e.Define(t, "broken", sql)
 
-			if err := e.handle(t, `{"client_id": "acme"}`, "msg-"+tt.name); err != nil {
+			if err := e.handle(t, `{"client_id": "{client}"}`, "msg-"+tt.name); err != nil {
 				t.Fatalf("Handle = %v; want nil (a permanent error is recorded and acknowledged)", err)
 			}
-			run := e.onlyRun(t)
+			run := e.OnlyRun(t)
 			if run.State != store.StateFailed || len(run.Jobs) != 0 {
 				t.Errorf("run state %q, jobs %v; want failed with no job", run.State, run.Jobs)
 			}
@@ -113,9 +109,9 @@ func TestBrokenDefinitionsFailWithClearErrors(t *testing.T) {
 					t.Errorf("run error = %q; want it to contain %q", run.Error, w)
 				}
 			}
-			if !strings.Contains(e.logs.String(), `"severity":"ERROR"`) ||
-				!strings.Contains(e.logs.String(), "run failed") {
-				t.Errorf("logs = %s; want an ERROR line saying run failed", e.logs)
+			if !strings.Contains(e.Logs.String(), `"severity":"ERROR"`) ||
+				!strings.Contains(e.Logs.String(), "run failed") {
+				t.Errorf("logs = %s; want an ERROR line saying run failed", e.Logs)
 			}
 		})
 	}
@@ -123,17 +119,17 @@ func TestBrokenDefinitionsFailWithClearErrors(t *testing.T) {
 
 func TestThreeDeliveriesStartOneJob(t *testing.T) {
 	e := newEnv(t)
-	testkit.LoadOrders(t, e.ds, "orders", []testkit.Order{
+	testkit.LoadOrders(t, e.Dataset, "orders", []testkit.Order{
 		{ID: testkit.Str("o1"), CreatedAt: ts("2026-03-09T10:00:00Z"), OrderValue: testkit.Num(1), OrderStatus: "paid"},
 	})
-	e.define(t, "orders", referenceSQL(e.orders))
+	e.Define(t, "orders", referenceSQL(e.orders))
 	for i := range 3 {
-		if err := e.handle(t, `{"client_id": "acme"}`, "msg-same"); err != nil {
+		if err := e.handle(t, `{"client_id": "{client}"}`, "msg-same"); err != nil {
 			t.Fatalf("delivery %d: Handle = %v", i+1, err)
 		}
 	}
-	run := e.onlyRun(t)
-	if got := e.extractJobs(t, run.ID); len(got) != 1 {
+	run := e.OnlyRun(t)
+	if got := e.Jobs(t, run.ID+"_extract"); len(got) != 1 {
 		t.Errorf("extraction jobs for run %s: %v; want exactly one", run.ID, got)
 	}
 	if len(e.staged(t, run)) != 1 {
@@ -141,36 +137,12 @@ func TestThreeDeliveriesStartOneJob(t *testing.T) {
 	}
 
 	// A new message for the same day is a new run with its own job.
-	if err := e.handle(t, `{"client_id": "acme"}`, "msg-other"); err != nil {
+	if err := e.handle(t, `{"client_id": "{client}"}`, "msg-other"); err != nil {
 		t.Fatal(err)
 	}
-	runs, err := e.h.Store.Runs(context.Background(), e.client.ID, "", 10)
-	if err != nil || len(runs) != 2 || runs[0].ID == runs[1].ID {
-		t.Errorf("runs after a second message = %v, %v; want two distinct runs", runs, err)
+	if runs := e.Runs(t); len(runs) != 2 || runs[0].ID == runs[1].ID {
+		t.Errorf("runs after a second message = %v; want two distinct runs", runs)
 	}
-}
-
-// extractJobs lists the emulator's extraction jobs of a run.
-func (e *env) extractJobs(t *testing.T, run string) []string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	it := e.bq.Jobs(ctx)
-	it.AllUsers = true
-	var ids []string
-	for {
-		j, err := it.Next()
-		if err == iterator.Done {
-			break
-		}
-		if err != nil {
-			t.Fatalf("listing jobs: %v", err)
-		}
-		if strings.Contains(j.ID(), run) && strings.Contains(j.ID(), "_extract") {
-			ids = append(ids, j.ID())
-		}
-	}
-	return ids
 }
 
 func TestSkippedAndRefusedRequests(t *testing.T) {
@@ -181,38 +153,33 @@ func TestSkippedAndRefusedRequests(t *testing.T) {
 		wantState string // "" when no run is recorded
 		wantLog   string
 	}{
-		{"disabled client", func(c *store.Client) { c.Enabled = false }, `{"client_id": "acme"}`,
+		{"disabled client", func(c *store.Client) { c.Enabled = false }, `{"client_id": "{client}"}`,
 			store.StateSkipped, "client is disabled"},
-		{"other plan", func(c *store.Client) { c.Plan = "starter" }, `{"client_id": "acme"}`,
+		{"other plan", func(c *store.Client) { c.Plan = "starter" }, `{"client_id": "{client}"}`,
 			store.StateSkipped, `plan is \"starter\": custom conversions need the enterprise plan`},
-		{"bad time zone", func(c *store.Client) { c.TimeZone = "Mars/Olympus" }, `{"client_id": "acme"}`,
+		{"bad time zone", func(c *store.Client) { c.TimeZone = "Mars/Olympus" }, `{"client_id": "{client}"}`,
 			store.StateFailed, `time_zone \"Mars/Olympus\" is not an IANA time zone`},
 		{"unknown client", nil, `{"client_id": "nobody"}`, "", "unknown client nobody"},
-		{"unknown conversion", nil, `{"client_id": "acme", "conversion_id": "nope"}`, "",
-			"client acme has no conversion nope"},
+		{"unknown conversion", nil, `{"client_id": "{client}", "conversion_id": "nope"}`, "",
+			"has no conversion nope"},
 		{"bad json", nil, `{"client_id": `, "", "message ends before its JSON object does"},
-		{"future dates", nil, `{"client_id": "acme", "start_date": "2026-03-11"}`,
+		{"future dates", nil, `{"client_id": "{client}", "start_date": "2026-03-11"}`,
 			store.StateFailed, "is in the future"},
-		{"inverted", nil, `{"client_id": "acme", "start_date": "2026-03-05", "end_date": "2026-03-01"}`,
+		{"inverted", nil, `{"client_id": "{client}", "start_date": "2026-03-05", "end_date": "2026-03-01"}`,
 			store.StateFailed, "is before start_date"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.define(t, "orders", "SELECT CURRENT_TIMESTAMP() AS created")
+			e.Define(t, "orders", "SELECT CURRENT_TIMESTAMP() AS created")
 			if tt.change != nil {
-				tt.change(&e.client)
-				if err := e.h.Store.PutClient(context.Background(), e.client); err != nil {
-					t.Fatal(err)
-				}
+				tt.change(&e.Client)
+				e.PutClient(t)
 			}
 			if err := e.handle(t, tt.data, "msg-1"); err != nil {
 				t.Fatalf("Handle = %v; want nil: the request is acknowledged", err)
 			}
-			runs, err := e.h.Store.Runs(context.Background(), e.client.ID, "", 10)
-			if err != nil {
-				t.Fatal(err)
-			}
+			runs := e.Runs(t)
 			if tt.wantState == "" {
 				if len(runs) != 0 {
 					t.Errorf("runs = %+v; want none", runs)
@@ -220,8 +187,8 @@ func TestSkippedAndRefusedRequests(t *testing.T) {
 			} else if len(runs) != 1 || runs[0].State != tt.wantState {
 				t.Errorf("runs = %+v; want one %s", runs, tt.wantState)
 			}
-			if !strings.Contains(e.logs.String(), tt.wantLog) {
-				t.Errorf("logs = %s; want %q", e.logs, tt.wantLog)
+			if !strings.Contains(e.Logs.String(), tt.wantLog) {
+				t.Errorf("logs = %s; want %q", e.Logs, tt.wantLog)
 			}
 		})
 	}

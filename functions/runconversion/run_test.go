@@ -1,22 +1,16 @@
 package runconversion
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/bigquery"
-	"google.golang.org/api/iterator"
 
-	"customconversions.dev/shared/config"
 	"customconversions.dev/shared/emulators"
-	"customconversions.dev/shared/logging"
 	"customconversions.dev/shared/request"
 	"customconversions.dev/shared/store"
 	"customconversions.dev/shared/testkit"
@@ -27,80 +21,18 @@ func TestMain(m *testing.M) {
 	os.Exit(emulators.Main(m, emulators.Options{Services: emulators.Firestore | emulators.BigQuery}))
 }
 
-// env is one test's own client, dataset and handler on the emulators.
+// env is one test's own client and datasets, and a handler on them.
 type env struct {
-	h       *Handler
-	logs    *bytes.Buffer
-	names   emulators.Names
-	ds      *bigquery.Dataset
-	bq      *bigquery.Client
-	client  store.Client
-	orders  string // the CRM table, as a quoted reference
-	staging string
+	*testkit.Env
+	h      *Handler
+	orders string // the CRM table, as a quoted reference
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	stack := emulators.Shared(t)
-	names := stack.NewNames(t)
-	bq, err := stack.BigQuery(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bq.Close() })
-	ds := emulators.NewDataset(t, bq, names)
-	stagingNames := names
-	stagingNames.Dataset += "_stg"
-	emulators.NewDataset(t, bq, stagingNames)
-
-	cfg := config.Config{
-		Project:          names.BigQueryProject,
-		StagingDataset:   stagingNames.Dataset,
-		Location:         "US",
-		RejectThreshold:  0.05,
-		StagingExpiry:    24 * time.Hour,
-		ServiceAccount:   "cc-run@cc-local.iam.gserviceaccount.com",
-		BigQueryEmulator: stack.BigQueryHost(),
-	}
-	st, err := store.New(ctx, names.Project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	wh, err := warehouse.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { wh.Close() })
-
-	logs := &bytes.Buffer{}
-	e := &env{
-		h: &Handler{Config: cfg, Store: st, Warehouse: wh, Now: time.Now,
-			Log: logging.New(logs, slog.LevelInfo)},
-		logs:    logs,
-		names:   names,
-		ds:      ds,
-		bq:      bq,
-		orders:  warehouse.Ref(names.BigQueryProject, names.Dataset, "orders"),
-		staging: stagingNames.Dataset,
-		client: store.Client{ID: "acme", DisplayName: "Acme", Plan: store.PlanEnterprise,
-			Project: names.BigQueryProject, Dataset: names.Dataset, Currency: "GBP",
-			TimeZone: "Europe/London", Enabled: true},
-	}
-	if err := st.PutClient(ctx, e.client); err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-func (e *env) define(t *testing.T, id, sql string) {
-	t.Helper()
-	d := store.Definition{ID: id, Name: id, SQL: sql, Enabled: true, Hash: "h-" + id,
-		Updated: time.Now(), Author: "test"}
-	if err := e.h.Store.PutDefinition(context.Background(), e.client.ID, d); err != nil {
-		t.Fatal(err)
-	}
+	e := testkit.NewEnv(t)
+	return &env{Env: e, orders: e.Table("orders"),
+		h: &Handler{Config: e.Config, Store: e.Store, Warehouse: e.Warehouse, Log: e.Log, Now: time.Now}}
 }
 
 // referenceSQL is DESIGN.md's reference definition on table.
@@ -146,57 +78,25 @@ type stagedRow struct {
 // keyed by id.
 func (e *env) staged(t *testing.T, run store.Run) map[string]stagedRow {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	job, err := e.bq.JobFromID(ctx, run.Jobs["extract"])
-	if err != nil {
-		t.Fatalf("extraction job %q: %v", run.Jobs["extract"], err)
-	}
-	st, err := job.Wait(ctx)
-	if err != nil {
-		t.Fatalf("extraction job: %v", err)
-	}
-	if err := st.Err(); err != nil {
-		t.Fatalf("extraction job failed: %v", err)
-	}
-	it := e.bq.Dataset(e.staging).Table(run.StagingTable).Read(ctx)
+	e.Wait(t, run.Jobs["extract"])
+	sql := "SELECT * FROM " + warehouse.Ref(e.Config.Project, e.Config.StagingDataset, run.StagingTable)
 	rows := map[string]stagedRow{}
-	for {
-		var r stagedRow
-		err := it.Next(&r)
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading staged rows: %v", err)
-		}
+	for _, r := range testkit.Query[stagedRow](t, e.BQ, sql) {
 		rows[r.ID] = r
 	}
 	return rows
 }
 
-// onlyRun returns the single run recorded for the client.
-func (e *env) onlyRun(t *testing.T) store.Run {
-	t.Helper()
-	runs, err := e.h.Store.Runs(context.Background(), e.client.ID, "", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(runs) != 1 {
-		t.Fatalf("%d runs recorded; want 1: %+v\nlogs:\n%s", len(runs), runs, e.logs)
-	}
-	return runs[0]
-}
-
 func (e *env) handle(t *testing.T, data, msgID string) error {
 	t.Helper()
+	data = strings.ReplaceAll(data, "{client}", e.Client.ID)
 	ev := testkit.PubSubEvent(t, []byte(data), msgID, published)
 	return e.h.Handle(context.Background(), ev)
 }
 
 func TestReferenceRunStagesCheckedRows(t *testing.T) {
 	e := newEnv(t)
-	testkit.LoadOrders(t, e.ds, "orders", []testkit.Order{
+	testkit.LoadOrders(t, e.Dataset, "orders", []testkit.Order{
 		{ID: testkit.Str("o1"), UserID: testkit.Str("GA1.1.111"), CreatedAt: ts("2026-03-09T10:00:00Z"),
 			OrderValue: testkit.Num(120.5), OrderStatus: "paid",
 			Properties: testkit.Props("country", "GB", "utm", "x", "city", "London")},
@@ -208,18 +108,18 @@ func TestReferenceRunStagesCheckedRows(t *testing.T) {
 		{UserID: testkit.Str("GA1.1.555"), CreatedAt: ts("2026-03-05T12:00:00Z"),
 			OrderValue: testkit.Num(10), OrderStatus: "confirmed"},
 	})
-	e.define(t, "orders", referenceSQL(e.orders))
+	e.Define(t, "orders", referenceSQL(e.orders))
 
-	if err := e.handle(t, `{"client_id": "acme"}`, "msg-1"); err != nil {
-		t.Fatalf("Handle = %v; want nil\nlogs:\n%s", err, e.logs)
+	if err := e.handle(t, `{"client_id": "{client}"}`, "msg-1"); err != nil {
+		t.Fatalf("Handle = %v; want nil\nlogs:\n%s", err, e.Logs)
 	}
-	run := e.onlyRun(t)
+	run := e.OnlyRun(t)
 	if run.State != store.StateExtracting || run.WindowStart != "2026-03-09" ||
 		run.WindowEnd != "2026-03-09" || run.Trigger != "scheduled" || run.MessageID != "msg-1" ||
 		run.DefinitionHash != "h-orders" || run.Attempt != 1 {
 		t.Errorf("run = %+v; want extracting, window 2026-03-09, scheduled, msg-1, h-orders, attempt 1", run)
 	}
-	wantJob := "cc_acme_orders_" + run.ID + "_extract"
+	wantJob := "cc_" + e.Client.ID + "_orders_" + run.ID + "_extract"
 	if run.Jobs["extract"] != wantJob {
 		t.Errorf("extract job = %q; want %q", run.Jobs["extract"], wantJob)
 	}

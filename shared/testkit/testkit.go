@@ -81,3 +81,23 @@ func JobEvent(t testing.TB, ctx context.Context, job *bigquery.Job, msgID string
 	}
 	return PubSubEvent(t, entry, msgID, time.Now())
 }
+
+// FailedJobEvent is JobEvent for job as if it had failed with the given
+// audit-log code and message.
+func FailedJobEvent(t testing.TB, ctx context.Context, job *bigquery.Job, code, msg string) event.Event {
+	t.Helper()
+	cfg, err := job.Config()
+	if err != nil {
+		t.Fatalf("job %s config: %v", job.ID(), err)
+	}
+	ev := events.JobEvent{ProjectID: job.ProjectID(), JobID: job.ID(), State: events.StateDone,
+		Err: &events.JobError{Code: code, Message: msg}}
+	if q, ok := cfg.(*bigquery.QueryConfig); ok {
+		ev.Labels = q.Labels
+	}
+	entry, err := events.NewLogEntry(ev)
+	if err != nil {
+		t.Fatalf("NewLogEntry: %v", err)
+	}
+	return PubSubEvent(t, entry, "failed-"+job.ID(), time.Now())
+}
