@@ -25,6 +25,14 @@ const (
 	EnvBigQueryHost    = "BIGQUERY_EMULATOR_HOST"
 )
 
+// Topic ids. Terraform (infra/) creates them, with a dead-letter topic
+// each named with DeadLetterSuffix; the local stack uses the same ids.
+const (
+	TopicRunRequests = "cc-run-requests"
+	TopicJobEvents   = "cc-job-events"
+	DeadLetterSuffix = "-dead-letter"
+)
+
 // Config holds the settings both functions share.
 type Config struct {
 	// Project is the Google Cloud project that runs the BigQuery jobs and

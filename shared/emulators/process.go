@@ -20,18 +20,36 @@ import (
 // process is one emulator running in a process group of its own, so that
 // the Java servers started by the gcloud wrapper stop with it.
 type process struct {
-	name string
-	cmd  *exec.Cmd
-	out  *tailBuffer
-	done chan struct{} // closed when the started command has exited
-	err  error         // the command's exit status, set before done closes
+	name  string
+	cmd   *exec.Cmd
+	out   *tailBuffer
+	alive io.Closer     // the write end of the watchdog's pipe
+	done  chan struct{} // closed when the started command has exited
+	err   error         // the command's exit status, set before done closes
 }
 
-// startProcess runs name with args in a new process group. Its output
-// goes to a bounded buffer (quoted in errors) and, when tee is not nil,
-// to tee as well.
+// watchdog runs the emulator ("$@") under a shell that leads the process
+// group. A background subshell waits for the end of standard input, a
+// pipe whose only writer is this process: if this process dies without
+// calling Stop (a test binary killed on timeout, a crash), the pipe closes
+// and the subshell ends the whole group, so no emulator outlives its
+// owner. The shell exits with the emulator's status.
+const watchdog = `exec 3<&0
+"$@" 3<&- &
+child=$!
+(read -r _ <&3; kill -TERM 0) >/dev/null 2>&1 &
+guard=$!
+exec 3<&-
+wait "$child"
+status=$?
+kill "$guard" 2>/dev/null
+exit "$status"`
+
+// startProcess runs name with args in a new process group, under the
+// watchdog. Its output goes to a bounded buffer (quoted in errors) and,
+// when tee is not nil, to tee as well.
 func startProcess(label string, env []string, tee io.Writer, name string, args ...string) (*process, error) {
-	cmd := exec.Command(name, args...)
+	cmd := exec.Command("/bin/sh", append([]string{"-c", watchdog, "emulator-" + label, name}, args...)...)
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &tailBuffer{max: 16 << 10}
@@ -41,10 +59,14 @@ func startProcess(label string, env []string, tee io.Writer, name string, args .
 	}
 	cmd.Stdout = w
 	cmd.Stderr = w
+	alive, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("emulators: starting %s: %w", label, err)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("emulators: starting %s: %w", label, err)
 	}
-	p := &process{name: label, cmd: cmd, out: out, done: make(chan struct{})}
+	p := &process{name: label, cmd: cmd, out: out, alive: alive, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -99,6 +121,7 @@ func loopbackTransport() *http.Transport {
 // It returns once no live member of the group is left.
 func (p *process) stop(grace time.Duration) error {
 	pgid := p.cmd.Process.Pid
+	defer p.alive.Close()
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	if waitGroupGone(pgid, grace) {
 		<-p.done

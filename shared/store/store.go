@@ -163,6 +163,9 @@ func toRun(snap *firestore.DocumentSnapshot) (Run, error) {
 		return Run{}, failure.Permanent(fmt.Errorf("store: run %s: %w", snap.Ref.ID, err))
 	}
 	r.ID = snap.Ref.ID
+	if r.Jobs == nil {
+		r.Jobs = map[string]string{}
+	}
 	return r, nil
 }
 
