@@ -1,0 +1,164 @@
+// Package logsink is the local stack's stand-in for production's Cloud
+// Logging sink. Nothing writes audit logs locally, so it watches the
+// BigQuery emulator for this product's extraction jobs reaching DONE and
+// publishes, for each, the LogEntry JSON that the production sink would
+// publish to the job-events topic. Only the local stack and tests use it.
+package logsink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/pubsub/v2"
+	"google.golang.org/api/iterator"
+
+	"customconversions.dev/shared/events"
+	"customconversions.dev/shared/warehouse"
+)
+
+// Sink polls the emulator's jobs and publishes the finished ones that
+// pass the production sink's filter: product label custom-conversions,
+// step label extract, state DONE.
+type Sink struct {
+	BQ        *bigquery.Client
+	Publisher *pubsub.Publisher
+	// Location is written into each entry, as BigQuery's would be.
+	Location string
+
+	mu   sync.Mutex
+	seen map[string]bool // finished jobs published or passed over
+}
+
+// Matches reports whether the production sink's filter passes a job with
+// these labels.
+func Matches(labels map[string]string) bool {
+	return labels[warehouse.LabelProduct] == warehouse.Product &&
+		labels[warehouse.LabelStep] == string(warehouse.StepExtract)
+}
+
+// Run polls every interval until ctx ends. A failed poll is reported to
+// onErr (which may be nil) and retried on the next tick.
+func (s *Sink) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Poll(ctx); err != nil && onErr != nil && ctx.Err() == nil {
+			onErr(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Poll publishes an entry for each matching job that finished since the
+// last poll, and returns how many it published. A job is published once.
+func (s *Sink) Poll(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+
+	it := s.BQ.Jobs(ctx)
+	it.AllUsers = true
+	it.State = bigquery.Done
+	var entries [][]byte
+	var ids []string
+	for {
+		job, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("logsink: listing jobs: %w", err)
+		}
+		if s.wasSeen(job.ID()) {
+			continue
+		}
+		// The emulator's job list leaves out each job's configuration,
+		// labels included: read the job itself.
+		full, err := s.BQ.JobFromID(ctx, job.ID())
+		if err != nil {
+			return 0, fmt.Errorf("logsink: reading job %s: %w", job.ID(), err)
+		}
+		entry, ok, err := s.entry(full)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			s.markSeen(job.ID())
+			continue
+		}
+		entries = append(entries, entry)
+		ids = append(ids, job.ID())
+	}
+
+	for i, entry := range entries {
+		res := s.Publisher.Publish(ctx, &pubsub.Message{Data: entry})
+		if _, err := res.Get(ctx); err != nil {
+			return i, fmt.Errorf("logsink: publishing job %s: %w", ids[i], err)
+		}
+		s.markSeen(ids[i])
+	}
+	return len(entries), nil
+}
+
+// entry builds the LogEntry of a finished job, or reports false for a
+// job the production sink's filter would not pass.
+func (s *Sink) entry(job *bigquery.Job) ([]byte, bool, error) {
+	cfg, err := job.Config()
+	if err != nil {
+		return nil, false, nil // not a job whose configuration the client reads
+	}
+	q, ok := cfg.(*bigquery.QueryConfig)
+	if !ok || !Matches(q.Labels) {
+		return nil, false, nil
+	}
+	st := job.LastStatus()
+	if st == nil || st.State != bigquery.Done {
+		return nil, false, nil
+	}
+
+	ev := events.JobEvent{
+		ProjectID: job.ProjectID(),
+		JobID:     job.ID(),
+		Location:  s.Location,
+		State:     events.StateDone,
+		Labels:    q.Labels,
+	}
+	if err := st.Err(); err != nil {
+		ev.Err = &events.JobError{Code: "INVALID_ARGUMENT", Message: err.Error()}
+	}
+	if stats := st.Statistics; stats != nil {
+		ev.TotalProcessedBytes = stats.TotalBytesProcessed
+		ev.CreateTime, ev.StartTime, ev.EndTime = stats.CreationTime, stats.StartTime, stats.EndTime
+	}
+	if q.Dst != nil {
+		ev.Destination = events.Table{ProjectID: q.Dst.ProjectID, DatasetID: q.Dst.DatasetID,
+			TableID: q.Dst.TableID}
+	}
+	entry, err := events.NewLogEntry(ev)
+	if err != nil {
+		return nil, false, fmt.Errorf("logsink: job %s: %w", job.ID(), err)
+	}
+	return entry, true, nil
+}
+
+func (s *Sink) wasSeen(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[id]
+}
+
+func (s *Sink) markSeen(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	s.seen[id] = true
+}
