@@ -17,22 +17,39 @@ type tables struct {
 const stagedColumns = "id, id_generated, client_id, created, value, currency, is_qualified, params, " +
 	"user_id, fingerprint"
 
+// tieBreak orders the rows that share an id, best first. created is
+// compared as microseconds: the local emulator's ARRAY_AGG ignores an
+// ORDER BY on a TIMESTAMP (BigQuery does not), but orders integers.
+const tieBreak = "is_qualified DESC, UNIX_MICROS(created) DESC, value DESC, fingerprint DESC"
+
 // dedupSQL selects the accepted staged rows, one per id: qualified before
 // unqualified, then the latest created, then the highest value, then the
 // highest content fingerprint, so that the same staged rows always give
-// the same choice.
+// the same choice. (ARRAY_AGG with ORDER BY and LIMIT 1 per id rather
+// than ROW_NUMBER: BigQuery runs both well, but the local emulator's
+// window functions take quadratic time, minutes for a few thousand rows.)
 func (t tables) dedupSQL() string {
-	return `SELECT ` + stagedColumns + ` FROM (
-    SELECT ` + stagedColumns + `,
-      ROW_NUMBER() OVER (PARTITION BY id
-        ORDER BY is_qualified DESC, created DESC, value DESC, fingerprint DESC) AS rn
+	return `SELECT best.* FROM (
+    SELECT ARRAY_AGG(STRUCT(` + stagedColumns + `)
+      ORDER BY ` + tieBreak + ` LIMIT 1)[OFFSET(0)] AS best
     FROM ` + t.staged + `
     WHERE ARRAY_LENGTH(problems) = 0
-  ) WHERE rn = 1`
+    GROUP BY id
+  )`
+}
+
+// chosenSQL selects the version key of each row dedupSQL chooses. (The
+// local emulator cannot translate dedupSQL inside a DELETE, but can this.)
+func (t tables) chosenSQL() string {
+	return `SELECT ARRAY_AGG(` + versionKey + `
+      ORDER BY ` + tieBreak + ` LIMIT 1)[OFFSET(0)]
+    FROM ` + t.staged + `
+    WHERE ARRAY_LENGTH(problems) = 0
+    GROUP BY id`
 }
 
 // versionKey identifies one version of a row: its id and fingerprint.
-const versionKey = "CONCAT(id, '/', CAST(fingerprint AS STRING))"
+const versionKey = "CONCAT(id, '/', fingerprint)"
 
 // summarySQL counts, in one query over the staged rows and the existing
 // rows of this conversion, what the run read, rejected (per reason, with
@@ -87,13 +104,13 @@ LEFT JOIN (
   SELECT id AS seen_id, MIN(first_seen) AS seen FROM ` + t.attribution + `
   WHERE conversion_id = ` + conv + ` GROUP BY id
 ) AS e ON e.seen_id = d.id
-WHERE CONCAT(d.id, '/', CAST(d.fingerprint AS STRING)) NOT IN (
+WHERE CONCAT(d.id, '/', d.fingerprint) NOT IN (
   SELECT ` + versionKey + ` FROM ` + t.attribution + ` WHERE conversion_id = ` + conv + `);
 
 DELETE FROM ` + t.attribution + `
 WHERE conversion_id = ` + conv + `
-  AND id IN (SELECT id FROM (` + t.dedupSQL() + `))
-  AND ` + versionKey + ` NOT IN (SELECT ` + versionKey + ` FROM (` + t.dedupSQL() + `));
+  AND id IN (SELECT id FROM ` + t.staged + ` WHERE ARRAY_LENGTH(problems) = 0)
+  AND ` + versionKey + ` NOT IN (` + t.chosenSQL() + `);
 
 ` + t.rejectStatement() + `;
 

@@ -70,7 +70,7 @@ type stagedRow struct {
 	IsQualified bool                   `bigquery:"is_qualified"`
 	Params      []testkit.Property     `bigquery:"params"`
 	UserID      bigquery.NullString    `bigquery:"user_id"`
-	Fingerprint int64                  `bigquery:"fingerprint"`
+	Fingerprint string                 `bigquery:"fingerprint"`
 	Problems    []string               `bigquery:"problems"`
 }
 
@@ -148,8 +148,8 @@ func TestReferenceRunStagesCheckedRows(t *testing.T) {
 	if !gen.IDGenerated || len(gen.ID) != len("gen-")+32 || gen.ClientID.StringVal != "GA1.1.555" || !gen.IsQualified {
 		t.Errorf("generated row = %+v; want id gen- and 32 hex digits, flagged, GA1.1.555, qualified", gen)
 	}
-	if o1.Fingerprint == o2.Fingerprint || o1.Fingerprint == 0 {
-		t.Errorf("fingerprints o1 %d, o2 %d; want two different non-zero values", o1.Fingerprint, o2.Fingerprint)
+	if o1.Fingerprint == o2.Fingerprint || len(o1.Fingerprint) != 32 || len(o2.Fingerprint) != 32 {
+		t.Errorf("fingerprints o1 %q, o2 %q; want two different 32-digit values", o1.Fingerprint, o2.Fingerprint)
 	}
 }
 

@@ -74,12 +74,15 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		"(default: the repository's "+defaultFile+")")
 	fs.StringVar(&cfg.schema, "schema", "", "schema file in bq's JSON format (default: inferred)")
 	fs.StringVar(&table, "table", "crm.orders", "dataset.table to load the file into")
-	fs.StringVar(&cfg.project, "project", emulators.DefaultProject, "project id the emulators serve")
-	fs.StringVar(&tz, "tz", "UTC", "time zone of timestamps written without an offset, e.g. Europe/London")
+	fs.StringVar(&cfg.project, "project", emulators.DefaultProject,
+		"project id the emulators serve")
+	fs.StringVar(&tz, "tz", "UTC",
+		"time zone of timestamps written without an offset, e.g. Europe/London")
 	fs.StringVar(&props, "properties", "", "CSV only: fold columns into the properties column, "+
 		"as COLUMN=KEY,COLUMN=KEY (e.g. Country=country)")
 	fs.BoolVar(&cfg.noData, "no-data", false, "load no file")
-	fs.BoolVar(&cfg.prepare, "prepare", false, "check the tools and build the BigQuery emulator, then exit")
+	fs.BoolVar(&cfg.prepare, "prepare", false,
+		"check the tools and build the BigQuery emulator, then exit")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "copy the emulators' output to stderr")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -89,7 +92,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	}
 
 	var ok bool
-	if cfg.dataset, cfg.table, ok = strings.Cut(table, "."); !ok || cfg.dataset == "" || cfg.table == "" {
+	cfg.dataset, cfg.table, ok = strings.Cut(table, ".")
+	if !ok || cfg.dataset == "" || cfg.table == "" {
 		return cfg, fmt.Errorf("--table=%q: write it as dataset.table", table)
 	}
 	loc, err := time.LoadLocation(tz)
@@ -124,7 +128,8 @@ func parseProperties(s string) (map[string]string, error) {
 
 // run reads the file, starts the emulators, loads the file, prints the
 // environment and waits for ctx to end, then stops the emulators.
-func run(ctx context.Context, cfg config, opts emulators.Options, stdout, stderr io.Writer) error {
+func run(ctx context.Context, cfg config, opts emulators.Options,
+	stdout, stderr io.Writer) error {
 	data, err := readData(cfg)
 	if err != nil {
 		return err
@@ -135,7 +140,8 @@ func run(ctx context.Context, cfg config, opts emulators.Options, stdout, stderr
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "localstack: emulators ready in %s\n", time.Since(start).Round(time.Millisecond))
+	took := time.Since(start).Round(time.Millisecond)
+	fmt.Fprintf(stderr, "localstack: emulators ready in %s\n", took)
 
 	err = load(ctx, stack, cfg, data, stderr)
 	if err == nil {
@@ -171,7 +177,8 @@ func readData(cfg config) (*crmfile.Data, error) {
 	return crmfile.ReadFile(path, opts)
 }
 
-func load(ctx context.Context, stack *emulators.Stack, cfg config, data *crmfile.Data, stderr io.Writer) error {
+func load(ctx context.Context, stack *emulators.Stack, cfg config, data *crmfile.Data,
+	stderr io.Writer) error {
 	if data == nil {
 		return nil
 	}

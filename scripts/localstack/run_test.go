@@ -45,9 +45,11 @@ func TestParseArgs(t *testing.T) {
 
 func TestRunBadFileStartsNothing(t *testing.T) {
 	var stderr strings.Builder
-	code := Run(context.Background(), []string{"--file=../../testdata/crm/ragged.csv"}, io.Discard, &stderr)
+	args := []string{"--file=../../testdata/crm/ragged.csv"}
+	code := Run(context.Background(), args, io.Discard, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "ragged.csv:3") {
-		t.Errorf("Run with a ragged file = %d, stderr %q; want 1 and the file's line", code, stderr.String())
+		t.Errorf("Run with a ragged file = %d, stderr %q; want 1 and the file's line",
+			code, stderr.String())
 	}
 }
 

@@ -214,7 +214,14 @@ func (p *Pipeline) topics(ctx context.Context) error {
 			DeadLetterPolicy: &pubsubpb.DeadLetterPolicy{
 				DeadLetterTopic: p.topic(topic + config.DeadLetterSuffix), MaxDeliveryAttempts: 5},
 		})
-		if err != nil && !alreadyExists(err) {
+		if alreadyExists(err) {
+			// Left by an earlier local run: point it at this run's function.
+			err = p.ps.SubscriptionAdminClient.ModifyPushConfig(ctx, &pubsubpb.ModifyPushConfigRequest{
+				Subscription: p.subscription(topic),
+				PushConfig:   &pubsubpb.PushConfig{PushEndpoint: endpoint},
+			})
+		}
+		if err != nil {
 			return fmt.Errorf("pipeline: creating push subscription for %s: %w", topic, err)
 		}
 	}

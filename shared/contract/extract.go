@@ -42,7 +42,10 @@ var StagedSchema = bigquery.Schema{
 		{Name: "value", Type: bigquery.StringFieldType},
 	}},
 	{Name: "user_id", Type: bigquery.StringFieldType},
-	{Name: "fingerprint", Type: bigquery.IntegerFieldType},
+	// fingerprint is 32 hex digits of the row's content hash. (A STRING,
+	// not FARM_FINGERPRINT's INT64: the local emulator carries an INT64
+	// inside a STRUCT as a float and loses its low digits.)
+	{Name: "fingerprint", Type: bigquery.StringFieldType},
 	{Name: "problems", Type: bigquery.StringFieldType, Repeated: true},
 }
 
@@ -136,8 +139,9 @@ var checkedSelect = `SELECT
   is_qualified,
   params,
   user_id,
-  FARM_FINGERPRINT(TO_JSON_STRING(
-    STRUCT(id, client_id, created, value, currency, is_qualified, params, user_id))) AS fingerprint,
+  SUBSTR(TO_HEX(SHA256(TO_JSON_STRING(
+    STRUCT(id, client_id, created, value, currency, is_qualified, params, user_id)))), 1, 32)
+    AS fingerprint,
   ARRAY(SELECT reason FROM UNNEST([
     IF(created IS NULL, '` + ReasonCreatedMissing + `', NULL),
     IF(created > CURRENT_TIMESTAMP(), '` + ReasonCreatedInFuture + `', NULL),

@@ -56,7 +56,8 @@ func readCSV(r io.Reader, name string, opts Options) (*Data, error) {
 		}
 		if len(cells) != len(names) {
 			return nil, &Error{File: name, Line: lines[0],
-				Problem: fmt.Sprintf("the row has %d fields but the header has %d", len(cells), len(names)),
+				Problem: fmt.Sprintf("the row has %d fields but the header has %d",
+					len(cells), len(names)),
 				Fix: "give every row the header's columns; quote values that hold commas " +
 					`and double the quotes inside them ("")`}
 		}
@@ -85,7 +86,8 @@ func csvError(name string, err error) error {
 		return &Error{File: name, Problem: "reading: " + err.Error(), Err: err}
 	}
 	return &Error{File: name, Line: pe.Line,
-		Problem: fmt.Sprintf("%v (character %d; the record starts on line %d)", pe.Err, pe.Column, pe.StartLine),
+		Problem: fmt.Sprintf("%v (character %d; the record starts on line %d)",
+			pe.Err, pe.Column, pe.StartLine),
 		Fix: `enclose a value holding quotes, commas or line breaks in double quotes, ` +
 			`and double the quotes inside it ("")`,
 		Err: err}
@@ -122,7 +124,8 @@ func headerNames(file string, header []string) ([]string, error) {
 
 // csvPlan works out the schema (given or inferred), where each column
 // goes, and the index of the properties field (-1 when nothing is folded).
-func csvPlan(file string, header, names []string, recs []csvRecord, opts Options) (bigquery.Schema, []csvColumn, int, error) {
+func csvPlan(file string, header, names []string, recs []csvRecord,
+	opts Options) (bigquery.Schema, []csvColumn, int, error) {
 	find := func(c string) int {
 		if i := indexFold(names, c); i >= 0 {
 			return i
@@ -190,8 +193,9 @@ func (c *csvColumn) bind(file string, schema bigquery.Schema) error {
 		if c.key != "" {
 			return nil
 		}
-		return &Error{File: file, Line: 1, Column: c.name, Problem: "the column is not in the schema",
-			Fix: "add it to the schema, remove it from the file, or fold it into properties"}
+		return &Error{File: file, Line: 1, Column: c.name,
+			Problem: "the column is not in the schema",
+			Fix:     "add it to the schema, remove it from the file, or fold it into properties"}
 	}
 	f := schema[c.field]
 	if f.Type == bigquery.RecordFieldType || f.Repeated {
@@ -233,7 +237,8 @@ func inferCSV(recs []csvRecord, cols []csvColumn) bigquery.Schema {
 // writes it.
 func isNull(cell string) bool { return cell == "" || cell == "NA" }
 
-func csvRow(file string, rec csvRecord, schema bigquery.Schema, cols []csvColumn, kv int, opts Options) (Row, error) {
+func csvRow(file string, rec csvRecord, schema bigquery.Schema, cols []csvColumn, kv int,
+	opts Options) (Row, error) {
 	row := Row{Line: rec.lines[0], Values: make([]bigquery.Value, len(schema))}
 	var props []bigquery.Value
 	for i, cell := range rec.cells {

@@ -119,7 +119,8 @@ func (l *Loader) ensureDataset(ctx context.Context, dataset string) error {
 func (l *Loader) putError(d *Data, batch []Row, err error) error {
 	var multi bigquery.PutMultiError
 	if !errors.As(err, &multi) || len(multi) == 0 {
-		return fmt.Errorf("crmfile: inserting rows of %s from line %d: %w", d.File, batch[0].Line, err)
+		return fmt.Errorf("crmfile: inserting rows of %s from line %d: %w",
+			d.File, batch[0].Line, err)
 	}
 	first := multi[0]
 	line := 0
@@ -230,7 +231,8 @@ func uploadValue(f *bigquery.FieldSchema, v bigquery.Value) bigquery.Value {
 
 // LoadFile reads the CRM file at path with opts and loads it into
 // dataset.table (see Load). It returns the parsed data.
-func (l *Loader) LoadFile(ctx context.Context, path, dataset, table string, opts Options) (*Data, error) {
+func (l *Loader) LoadFile(ctx context.Context, path, dataset, table string,
+	opts Options) (*Data, error) {
 	d, err := ReadFile(path, opts)
 	if err != nil {
 		return nil, err

@@ -53,9 +53,9 @@ func newBigQuery(t *testing.T) (*bigquery.Client, emulators.Names) {
 // TestReferenceSQLOverLoadedFiles loads the reference fixture from NDJSON
 // (schema inferred) and from CSV (schema file, columns folded into
 // properties), runs the reference definition for the run day 2024-03-06
-// and checks every value (a STRUCT comes back as [key value]). The window is 2024-02-05 to 2024-03-06: the
-// rows of 7 March and 15 January fall out, the rest come back with their
-// geo properties only.
+// and checks every value (a STRUCT comes back as [key value]). The window
+// is 2024-02-05 to 2024-03-06: the rows of 7 March and 15 January fall
+// out, the rest come back with their geo properties only.
 func TestReferenceSQLOverLoadedFiles(t *testing.T) {
 	schema, err := crmfile.ReadSchemaFile(filepath.Join(crmDir, "orders.schema.json"))
 	if err != nil {
@@ -85,7 +85,8 @@ func TestReferenceSQLOverLoadedFiles(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			l := &crmfile.Loader{Client: bq}
-			if _, err := l.LoadFile(ctx, filepath.Join(crmDir, f.name), n.Dataset, "orders", f.opts); err != nil {
+			path := filepath.Join(crmDir, f.name)
+			if _, err := l.LoadFile(ctx, path, n.Dataset, "orders", f.opts); err != nil {
 				t.Fatalf("LoadFile: %v", err)
 			}
 
@@ -100,7 +101,8 @@ func TestReferenceSQLOverLoadedFiles(t *testing.T) {
 			byCreated := func(a, b string) int { return strings.Compare(createdOf(a), createdOf(b)) }
 			slices.SortFunc(got, byCreated)
 			if !slices.Equal(got, want) {
-				t.Errorf("reference SQL returned\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+				t.Errorf("reference SQL returned\n%s\nwant\n%s",
+					strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		})
 	}
@@ -146,7 +148,8 @@ func TestLoadEveryType(t *testing.T) {
 	defer cancel()
 	l := &crmfile.Loader{Client: bq}
 	path := filepath.Join(crmDir, "types.ndjson")
-	if _, err := l.LoadFile(ctx, path, n.Dataset, "types", crmfile.Options{Schema: schema}); err != nil {
+	opts := crmfile.Options{Schema: schema}
+	if _, err := l.LoadFile(ctx, path, n.Dataset, "types", opts); err != nil {
 		t.Fatalf("LoadFile: %v", err)
 	}
 	q := bq.Query("SELECT n, CAST(price AS STRING), ratio, ok, day, local, clock, ts, tags, " +
@@ -176,7 +179,8 @@ func TestLoadOnlineRetail(t *testing.T) {
 
 	start := time.Now()
 	l := &crmfile.Loader{Client: bq}
-	if _, err := l.LoadFile(ctx, path, n.Dataset, "retail", crmfile.Options{Location: london(t)}); err != nil {
+	opts := crmfile.Options{Location: london(t)}
+	if _, err := l.LoadFile(ctx, path, n.Dataset, "retail", opts); err != nil {
 		t.Fatalf("LoadFile: %v", err)
 	}
 	t.Logf("read and loaded 2,709 rows in %s", time.Since(start).Round(time.Millisecond))
@@ -223,7 +227,8 @@ func BenchmarkLoadOnlineRetail(b *testing.B) {
 	emulators.NewDataset(b, bq, n)
 	l := &crmfile.Loader{Client: bq}
 	for i := 0; b.Loop(); i++ {
-		if _, err := l.LoadFile(ctx, path, n.Dataset, fmt.Sprintf("retail_%d", i), crmfile.Options{}); err != nil {
+		table := fmt.Sprintf("retail_%d", i)
+		if _, err := l.LoadFile(ctx, path, n.Dataset, table, crmfile.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -37,9 +37,11 @@ func readNDJSON(br *bufio.Reader, name string, opts Options) (*Data, error) {
 				e.File, e.Line = name, line
 				return nil, e
 			}
-			if e := foldObject(obj, opts.PropertiesField); e != nil {
-				e.File, e.Line = name, line
-				return nil, e
+			if opts.Schema == nil { // a schema's key/value fields fold objects themselves
+				if e := foldObject(obj, opts.PropertiesField); e != nil {
+					e.File, e.Line = name, line
+					return nil, e
+				}
 			}
 			recs = append(recs, jsonRecord{line: line, obj: obj})
 		}
@@ -204,7 +206,8 @@ func keyValues(obj *object, path, keyName, valueName string) ([]any, *Error) {
 }
 
 // convertObject reads a JSON object as a row (or record) of schema.
-func convertObject(obj *object, schema bigquery.Schema, opts Options, path string) ([]bigquery.Value, *Error) {
+func convertObject(obj *object, schema bigquery.Schema, opts Options,
+	path string) ([]bigquery.Value, *Error) {
 	vals := make([]bigquery.Value, len(schema))
 	given := make([]bool, len(schema))
 	for _, k := range obj.keys {
@@ -235,7 +238,8 @@ func convertObject(obj *object, schema bigquery.Schema, opts Options, path strin
 }
 
 // convertJSON reads a JSON value as field f.
-func convertJSON(v any, f *bigquery.FieldSchema, opts Options, path string) (bigquery.Value, *Error) {
+func convertJSON(v any, f *bigquery.FieldSchema, opts Options,
+	path string) (bigquery.Value, *Error) {
 	if v == nil {
 		return nil, nil
 	}

@@ -40,7 +40,8 @@ func TestInference(t *testing.T) {
 		{"dates", []string{"2011-10-31", "6/12/2011"}, "DATE"},
 		{"dates and timestamps", []string{"2011-10-31", "2011-10-31 10:42:00"}, "TIMESTAMP"},
 		{"US timestamps", []string{"10/31/2011 10:42", "6/12/2011 9:10"}, "TIMESTAMP"},
-		{"RFC 3339 and fractions", []string{"2024-03-05T08:00:00+01:00", "2020-09-12 00:15:10.199 "}, "TIMESTAMP"},
+		{"RFC 3339 and fractions",
+			[]string{"2024-03-05T08:00:00+01:00", "2020-09-12 00:15:10.199 "}, "TIMESTAMP"},
 		{"day first is text", []string{"31/10/2011 10:42"}, "STRING"},
 		{"numbers and text", []string{"1", "one"}, "STRING"},
 		{"all NULL", []string{"NA", ""}, "STRING"},
@@ -110,20 +111,25 @@ func TestReadTypesCSV(t *testing.T) {
 		want []string
 	}{
 		{time.UTC, []string{
-			`2: 1 | "Widget \"XL\"" | 4 | 4.25 | true | 2011-10-31 | 2011-10-31T10:42:00Z | "007" | "x"`,
+			`2: 1 | "Widget \"XL\"" | 4 | 4.25 | true | 2011-10-31 | ` +
+				`2011-10-31T10:42:00Z | "007" | "x"`,
 			`3: 2 | "Gadget" | NULL | 1 | false | 2011-06-12 | 2011-06-12T09:10:00Z | "12" | NULL`,
-			`4: 3 | "Thing, big\nsecond line" | -3 | NULL | NULL | NULL | 2011-06-12T09:10:00Z | NULL | NULL`,
+			`4: 3 | "Thing, big\nsecond line" | -3 | NULL | NULL | NULL | ` +
+				`2011-06-12T09:10:00Z | NULL | NULL`,
 		}},
 		{london(t), []string{
-			`2: 1 | "Widget \"XL\"" | 4 | 4.25 | true | 2011-10-31 | 2011-10-31T10:42:00Z | "007" | "x"`,
+			`2: 1 | "Widget \"XL\"" | 4 | 4.25 | true | 2011-10-31 | ` +
+				`2011-10-31T10:42:00Z | "007" | "x"`,
 			`3: 2 | "Gadget" | NULL | 1 | false | 2011-06-12 | 2011-06-12T08:10:00Z | "12" | NULL`,
-			`4: 3 | "Thing, big\nsecond line" | -3 | NULL | NULL | NULL | 2011-06-12T08:10:00Z | NULL | NULL`,
+			`4: 3 | "Thing, big\nsecond line" | -3 | NULL | NULL | NULL | ` +
+				`2011-06-12T08:10:00Z | NULL | NULL`,
 		}},
 	}
 	const wantSchema = "column_1 INTEGER, name STRING, qty INTEGER, price FLOAT, paid BOOLEAN, " +
 		"day DATE, at TIMESTAMP, code STRING, note STRING"
 	for _, tt := range tests {
-		d, err := crmfile.ReadFile(filepath.Join(crmDir, "types.csv"), crmfile.Options{Location: tt.loc})
+		path := filepath.Join(crmDir, "types.csv")
+		d, err := crmfile.ReadFile(path, crmfile.Options{Location: tt.loc})
 		if err != nil {
 			t.Fatalf("ReadFile: %v", err)
 		}
@@ -131,7 +137,8 @@ func TestReadTypesCSV(t *testing.T) {
 			t.Errorf("schema = %s\nwant     %s", got, wantSchema)
 		}
 		if got := rowsOf(d); !slices.Equal(got, tt.want) {
-			t.Errorf("in %s, rows =\n%s\nwant\n%s", tt.loc, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			t.Errorf("in %s, rows =\n%s\nwant\n%s", tt.loc,
+				strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 		}
 	}
 }
@@ -149,7 +156,8 @@ var ordersRows = []string{
 	`5: "A-1001" | "1111111111.1700000001" | 2024-03-06T10:00:00Z | 120.5 | "paid" | ` +
 		`[{key="country" value="GB"}]`,
 	`7: NULL | "4444444444.1700000006" | 2024-03-07T12:00:00Z | 42 | "paid" | NULL`,
-	`8: "A-1007" | "5555555555.1700000007" | 2024-01-15T12:00:00Z | 10 | "paid" | [{key="city" value="Leeds"}]`,
+	`8: "A-1007" | "5555555555.1700000007" | 2024-01-15T12:00:00Z | 10 | "paid" | ` +
+		`[{key="city" value="Leeds"}]`,
 }
 
 const ordersSchema = "id STRING, userId STRING, createdAt TIMESTAMP, orderValue FLOAT, " +
@@ -252,7 +260,8 @@ func TestBadFiles(t *testing.T) {
 		{name: "duplicate header", text: "id,ID\n1,2\n", line: 1, col: "ID",
 			want: "have the same name"},
 		{name: "fold an absent column", text: "id\n1\n",
-			opts: crmfile.Options{Properties: map[string]string{"city": "city"}}, line: 1, col: "city",
+			opts: crmfile.Options{Properties: map[string]string{"city": "city"}},
+			line: 1, col: "city",
 			want: "Properties folds a column the file does not have"},
 		{name: "JSON array file", text: `[{"id": 1}]` + "\n", line: 1,
 			want: "the line is not a JSON object"},
@@ -260,10 +269,12 @@ func TestBadFiles(t *testing.T) {
 			line: 2, col: "a", want: "an object here, but line 1 has a scalar"},
 		{name: "null in array", text: `{"a": [1, null]}` + "\n", line: 1, col: "a[1]",
 			want: "null inside an array"},
-		{name: "JSON number for a timestamp", text: `{"createdAt": 1700000000, "orderStatus": "x"}` + "\n",
+		{name: "JSON number for a timestamp",
+			text: `{"createdAt": 1700000000, "orderStatus": "x"}` + "\n",
 			opts: crmfile.Options{Schema: schema}, line: 1, col: "createdAt",
 			want: `cannot read "1700000000" as TIMESTAMP`},
-		{name: "JSON field not in schema", text: `{"createdAt": "2024-01-01", "orderStatus": "x", "z": 1}` + "\n",
+		{name: "JSON field not in schema",
+			text: `{"createdAt": "2024-01-01", "orderStatus": "x", "z": 1}` + "\n",
 			opts: crmfile.Options{Schema: schema}, line: 1, col: "z",
 			want: "the field is not in the schema"},
 		{name: "empty CSV", text: "", want: "the file is empty"},
@@ -318,8 +329,110 @@ func TestParseSchemaErrors(t *testing.T) {
 			t.Errorf("ParseSchema(%s) = %v, want an error saying %q", tt.in, err, tt.want)
 		}
 	}
-	s, err := crmfile.ParseSchema("s.json", []byte(`{"schema": {"fields": [{"name": "n", "type": "int64", "mode": "required"}]}}`))
+	wrapped := `{"schema": {"fields": [{"name": "n", "type": "int64", "mode": "required"}]}}`
+	s, err := crmfile.ParseSchema("s.json", []byte(wrapped))
 	if err != nil || renderSchema(s) != "n INTEGER REQUIRED" {
-		t.Errorf("ParseSchema of a wrapped schema = %s, %v; want n INTEGER REQUIRED", renderSchema(s), err)
+		t.Errorf("ParseSchema of a wrapped schema = %s, %v; want n INTEGER REQUIRED",
+			renderSchema(s), err)
+	}
+}
+
+// TestValuesUnderASchema reads one cell as each type a schema may give.
+func TestValuesUnderASchema(t *testing.T) {
+	tests := []struct {
+		typ, cell, want string // want "" for an error
+	}{
+		{"INT64", " 42 ", "42"},
+		{"INT64", "4.0", ""},
+		{"INT64", "9223372036854775808", ""},
+		{"FLOAT64", "-1.5e2", "-150"},
+		{"FLOAT64", "NaN", "NaN"},
+		{"FLOAT64", "-Infinity", "-Inf"},
+		{"FLOAT64", "1,5", ""},
+		{"NUMERIC", "12.50", "12.50"},
+		{"NUMERIC", "1/3", ""},
+		{"BOOL", "Yes", "true"},
+		{"BOOL", "0", "false"},
+		{"BOOL", "maybe", ""},
+		{"DATE", "2/29/2024", "2024-02-29"},
+		{"DATE", "2023-02-29", ""},
+		{"DATETIME", "2024-02-29 23:59:58.5", "2024-02-29T23:59:58.500000000"},
+		{"TIME", "07:30:00", "07:30:00"},
+		{"STRING", " kept as is ", `" kept as is "`},
+	}
+	for _, tt := range tests {
+		in := "createdAt\n\"" + tt.cell + "\"\n"
+		opts := withSchema(t, crmfile.Options{}, tt.typ)
+		d, err := crmfile.Read(strings.NewReader(in), "t.csv", opts)
+		switch {
+		case tt.want == "" && err == nil:
+			t.Errorf("%s %q = %s, want an error", tt.typ, tt.cell, render(d.Rows[0].Values[0]))
+		case tt.want != "" && err != nil:
+			t.Errorf("%s %q: %v", tt.typ, tt.cell, err)
+		case tt.want != "":
+			if got := render(d.Rows[0].Values[0]); got != tt.want {
+				t.Errorf("%s %q = %s, want %s", tt.typ, tt.cell, got, tt.want)
+			}
+		}
+	}
+}
+
+// TestHeaderNames checks how header cells become column names.
+func TestHeaderNames(t *testing.T) {
+	in := "\"\",Order ID,1st,_fivetran_synced,a-b,é\n1,2,3,4,5,6\n"
+	d, err := crmfile.Read(strings.NewReader(in), "t.csv", crmfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range d.Schema {
+		got = append(got, f.Name)
+	}
+	want := []string{"column_1", "Order_ID", "_1st", "_fivetran_synced", "a_b", "_"}
+	if !slices.Equal(got, want) {
+		t.Errorf("column names = %q, want %q", got, want)
+	}
+}
+
+// TestInferNDJSON infers nested, repeated and mixed fields: a field
+// holding both strings and numbers is text, JSON strings are text unless
+// dates or timestamps, an object is a RECORD, an array REPEATED.
+func TestInferNDJSON(t *testing.T) {
+	d, err := crmfile.ReadFile(filepath.Join(crmDir, "types.ndjson"), crmfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "n INTEGER, price STRING, ratio STRING, ok STRING, day DATE, local TIMESTAMP, " +
+		"clock STRING, ts TIMESTAMP, tags STRING REPEATED, " +
+		"customer RECORD <name STRING, tier INTEGER>"
+	if got := renderSchema(d.Schema); got != want {
+		t.Errorf("schema = %s\nwant     %s", got, want)
+	}
+	wantRows := []string{
+		`1: 1 | "12.50" | "0.25" | "true" | 2024-02-29 | 2024-02-29T23:59:58Z | "07:30:00" | ` +
+			`2024-02-29T23:59:58.123456Z | ["a" "b"] | {name="Ada" tier=2}`,
+		`2: 2 | "3" | NULL | "no" | 2024-02-01 | NULL | NULL | NULL | [] | NULL`,
+		`3: 3 | NULL | "NaN" | NULL | NULL | NULL | NULL | NULL | NULL | NULL`,
+		`4: 4 | NULL | "-Infinity" | NULL | NULL | NULL | NULL | NULL | NULL | NULL`,
+	}
+	if got := rowsOf(d); !slices.Equal(got, wantRows) {
+		t.Errorf("rows =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantRows, "\n"))
+	}
+}
+
+// TestReadOrdersNDJSONWithSchema reads the reference fixture under its
+// schema file: the properties objects fold the same way.
+func TestReadOrdersNDJSONWithSchema(t *testing.T) {
+	schema, err := crmfile.ReadSchemaFile(filepath.Join(crmDir, "orders.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(crmDir, "orders.ndjson")
+	d, err := crmfile.ReadFile(path, crmfile.Options{Schema: schema})
+	if err != nil {
+		t.Fatalf("ReadFile: %v", err)
+	}
+	if got := rowsOf(d); !slices.Equal(got, ordersRows) {
+		t.Errorf("rows =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(ordersRows, "\n"))
 	}
 }

@@ -69,7 +69,8 @@ func ParseSchema(name string, b []byte) (bigquery.Schema, error) {
 		}
 		if err2 := json.Unmarshal(b, &wrapped); err2 != nil {
 			return nil, &Error{File: name, Problem: "not a schema: " + err.Error(),
-				Fix: `write a JSON array of {"name", "type", "mode"} objects, as bq show --schema prints`,
+				Fix: `write a JSON array of {"name", "type", "mode"} objects, ` +
+					"as bq show --schema prints",
 				Err: err}
 		}
 		fields = wrapped.Fields

@@ -87,7 +87,9 @@ func TestOnlineRetailSample(t *testing.T) {
 		{"cancellations", count(d, column(t, d, "InvoiceNo"), func(v bigquery.Value) bool {
 			return strings.HasPrefix(v.(string), "C")
 		}), 50},
-		{"negative Quantity", count(d, qty, func(v bigquery.Value) bool { return v.(int64) < 0 }), 57},
+		{"negative Quantity", count(d, qty, func(v bigquery.Value) bool {
+			return v.(int64) < 0
+		}), 57},
 		{"zero UnitPrice", count(d, column(t, d, "UnitPrice"), func(v bigquery.Value) bool {
 			return v.(float64) == 0
 		}), 11},
@@ -105,7 +107,8 @@ func TestOnlineRetailSample(t *testing.T) {
 	if got := render(first.Values[column(t, d, "InvoiceDate")]); got != "2011-10-31T10:42:00Z" {
 		t.Errorf("first InvoiceDate = %s, want 2011-10-31T10:42:00Z", got)
 	}
-	if got := d.Rows[3].Values[column(t, d, "Description")]; got != `FLOWER GLASS GARLD NECKL36"AMETHYST` {
+	const quoted = `FLOWER GLASS GARLD NECKL36"AMETHYST`
+	if got := d.Rows[3].Values[column(t, d, "Description")]; got != quoted {
 		t.Errorf("line %d Description = %q, want the doubled quote read as one", d.Rows[3].Line, got)
 	}
 }

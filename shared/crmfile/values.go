@@ -183,7 +183,8 @@ func convertText(s string, t bigquery.FieldType, loc *time.Location) (bigquery.V
 		return s, nil
 	case bigquery.IntegerFieldType:
 		if !intRE.MatchString(trimmed) {
-			return nil, bad("write a whole number without separators, or make the column FLOAT64 or STRING")
+			return nil, bad("write a whole number without separators, " +
+				"or make the column FLOAT64 or STRING")
 		}
 		n, err := strconv.ParseInt(trimmed, 10, 64)
 		if err != nil {

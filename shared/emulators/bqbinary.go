@@ -100,7 +100,8 @@ func buildBigQuery(ctx context.Context, path string, log io.Writer) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("emulators: building the BigQuery emulator: %w", err)
 	}
-	fmt.Fprintf(log, "emulators: built the BigQuery emulator in %s\n", time.Since(start).Round(time.Second))
+	took := time.Since(start).Round(time.Second)
+	fmt.Fprintf(log, "emulators: built the BigQuery emulator in %s\n", took)
 	return nil
 }
 

@@ -1,10 +1,13 @@
 package emulators_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +22,25 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(orphanEnv) != "" {
+		os.Exit(startAndHang())
+	}
 	os.Exit(emulators.Main(m, emulators.Options{}))
+}
+
+// orphanEnv makes the test binary start a BigQuery emulator, print its
+// host and wait to be killed, for TestKilledOwnerLeavesNothing.
+const orphanEnv = "CC_EMULATORS_TEST_ORPHAN"
+
+func startAndHang() int {
+	opts := emulators.Options{Services: emulators.BigQuery}
+	s, err := emulators.Start(context.Background(), opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(s.BigQueryHost())
+	select {}
 }
 
 func TestEnv(t *testing.T) {
@@ -119,7 +140,8 @@ func TestPubSubRoundTrip(t *testing.T) {
 	}
 	pub := ps.Publisher(topic)
 	defer pub.Stop()
-	if _, err := pub.Publish(ctx, &pubsub.Message{Data: []byte(`{"client_id":"acme"}`)}).Get(ctx); err != nil {
+	msg := &pubsub.Message{Data: []byte(`{"client_id":"acme"}`)}
+	if _, err := pub.Publish(ctx, msg).Get(ctx); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
 
@@ -182,7 +204,48 @@ func TestBigQueryProjectsAndDatasets(t *testing.T) {
 	_, err = other.Datasets(ctx).Next()
 	var gerr *googleapi.Error
 	if errors.Is(err, iterator.Done) || !errors.As(err, &gerr) || gerr.Code != 404 {
-		t.Errorf("listing datasets of project %s: err = %v, want 404 (unknown project)", n.Project, err)
+		t.Errorf("listing datasets of project %s: err = %v, want 404 (unknown project)",
+			n.Project, err)
+	}
+}
+
+// TestKilledOwnerLeavesNothing kills a process that started an emulator
+// without letting it call Stop, as go test does on a timeout: the
+// emulator must go too.
+func TestKilledOwnerLeavesNothing(t *testing.T) {
+	emulators.Shared(t)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), orphanEnv+"=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("reading the child's emulator host: %v", err)
+	}
+	host := strings.TrimSpace(line)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", host, time.Second)
+		if err != nil {
+			return // nothing listens any more
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("the emulator at %s outlived its killed owner", host)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

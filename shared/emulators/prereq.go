@@ -21,7 +21,8 @@ const (
 		"cloud-firestore-emulator pubsub-emulator`, or with the Debian packages " +
 		"google-cloud-cli-firestore-emulator and google-cloud-cli-pubsub-emulator " +
 		"when the CLI came from apt"
-	hintJava  = "install a Java runtime, 17 or later (Debian: `apt-get install openjdk-17-jre-headless`)"
+	hintJava = "install a Java runtime, 17 or later " +
+		"(Debian: `apt-get install openjdk-17-jre-headless`)"
 	hintClang = "install clang, which the BigQuery emulator's cgo code needs " +
 		"(Debian: `apt-get install clang`); GCC does not build it"
 	hintGo = "install Go 1.26 or later and put `go` on PATH"
@@ -42,10 +43,11 @@ func checkGcloud(services Service) (string, error) {
 	}
 	if root := sdkRoot(gcloud); root != "" {
 		var absent []string
-		if services&Firestore != 0 && !isDir(filepath.Join(root, "platform", "cloud-firestore-emulator")) {
+		platform := filepath.Join(root, "platform")
+		if services&Firestore != 0 && !isDir(filepath.Join(platform, "cloud-firestore-emulator")) {
 			absent = append(absent, "cloud-firestore-emulator")
 		}
-		if services&PubSub != 0 && !isDir(filepath.Join(root, "platform", "pubsub-emulator")) {
+		if services&PubSub != 0 && !isDir(filepath.Join(platform, "pubsub-emulator")) {
 			absent = append(absent, "pubsub-emulator")
 		}
 		if len(absent) > 0 {

@@ -22,34 +22,33 @@ import (
 type process struct {
 	name  string
 	cmd   *exec.Cmd
+	guard *exec.Cmd // the watchdog (see watchdog)
+	once  sync.Once // ends the watchdog once
 	out   *tailBuffer
-	alive io.Closer     // the write end of the watchdog's pipe
 	done  chan struct{} // closed when the started command has exited
 	err   error         // the command's exit status, set before done closes
 }
 
-// watchdog runs the emulator ("$@") under a shell that leads the process
-// group. A background subshell waits for the end of standard input, a
-// pipe whose only writer is this process: if this process dies without
-// calling Stop (a test binary killed on timeout, a crash), the pipe closes
-// and the subshell ends the whole group, so no emulator outlives its
-// owner. The shell exits with the emulator's status.
-const watchdog = `exec 3<&0
-"$@" 3<&- &
-child=$!
-(read -r _ <&3; kill -TERM 0) >/dev/null 2>&1 &
-guard=$!
-exec 3<&-
-wait "$child"
-status=$?
-kill "$guard" 2>/dev/null
-exit "$status"`
+// watchdog ends the process group $1 when its standard input ends. Its
+// input is a pipe whose only writer is this process: if this process dies
+// without calling Stop (a test binary killed on timeout, a crash), the
+// pipe closes and the watchdog stops the emulator, so that none outlives
+// its owner. Stop kills the watchdog first.
+const watchdog = `read -r _
+kill -s TERM -- "-$1" 2>/dev/null || exit 0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	sleep 1
+	kill -s 0 -- "-$1" 2>/dev/null || exit 0
+done
+kill -s KILL -- "-$1" 2>/dev/null
+exit 0`
 
-// startProcess runs name with args in a new process group, under the
+// startProcess runs name with args in a new process group, watched by a
 // watchdog. Its output goes to a bounded buffer (quoted in errors) and,
 // when tee is not nil, to tee as well.
-func startProcess(label string, env []string, tee io.Writer, name string, args ...string) (*process, error) {
-	cmd := exec.Command("/bin/sh", append([]string{"-c", watchdog, "emulator-" + label, name}, args...)...)
+func startProcess(label string, env []string, tee io.Writer, name string,
+	args ...string) (*process, error) {
+	cmd := exec.Command(name, args...)
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &tailBuffer{max: 16 << 10}
@@ -59,19 +58,41 @@ func startProcess(label string, env []string, tee io.Writer, name string, args .
 	}
 	cmd.Stdout = w
 	cmd.Stderr = w
-	alive, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, fmt.Errorf("emulators: starting %s: %w", label, err)
-	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("emulators: starting %s: %w", label, err)
 	}
-	p := &process{name: label, cmd: cmd, out: out, alive: alive, done: make(chan struct{})}
+	p := &process{name: label, cmd: cmd, out: out, done: make(chan struct{})}
+	pgid := strconv.Itoa(cmd.Process.Pid)
+	guard := exec.Command("/bin/sh", "-c", watchdog, "watchdog-"+label, pgid)
+	guard.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	_, err := guard.StdinPipe()
+	if err == nil {
+		err = guard.Start()
+	}
+	if err != nil {
+		err = fmt.Errorf("emulators: watchdog for %s: %w", label, err)
+		err = errors.Join(err, p.stopGroup(0))
+		go cmd.Wait() // reap it
+		return nil, err
+	}
+	p.guard = guard
 	go func() {
 		p.err = cmd.Wait()
+		p.stopGuard() // the group is gone: its id may be reused
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// stopGuard ends the watchdog without letting it signal anything.
+func (p *process) stopGuard() {
+	p.once.Do(func() {
+		if p.guard == nil {
+			return
+		}
+		_ = p.guard.Process.Kill()
+		_ = p.guard.Wait() // closes the pipe too
+	})
 }
 
 // waitHTTP polls url until it answers 200, the process exits, or the
@@ -117,19 +138,31 @@ func loopbackTransport() *http.Transport {
 	return &http.Transport{Proxy: nil, DisableKeepAlives: true}
 }
 
-// stop ends the whole process group: SIGTERM, then SIGKILL after grace.
-// It returns once no live member of the group is left.
+// stop ends the watchdog, then the whole process group: SIGTERM, then
+// SIGKILL after grace. It returns once no live member of the group is
+// left.
 func (p *process) stop(grace time.Duration) error {
+	p.stopGuard()
+	if err := p.stopGroup(grace); err != nil {
+		return err
+	}
+	// A process that left the group may still hold the output pipe;
+	// the group itself is gone, which is what Stop promises.
+	select {
+	case <-p.done:
+	case <-time.After(2 * time.Second):
+	}
+	return nil
+}
+
+func (p *process) stopGroup(grace time.Duration) error {
 	pgid := p.cmd.Process.Pid
-	defer p.alive.Close()
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	if waitGroupGone(pgid, grace) {
-		<-p.done
 		return nil
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	if waitGroupGone(pgid, 5*time.Second) {
-		<-p.done
 		return nil
 	}
 	return fmt.Errorf("emulators: %s: process group %d still running after SIGKILL", p.name, pgid)

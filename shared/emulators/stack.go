@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -80,9 +82,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "cc-emulators-")
+	dir, err := scratchDir()
 	if err != nil {
-		return nil, fmt.Errorf("emulators: %w", err)
+		return nil, err
 	}
 	s := &Stack{project: opts.Project, dir: dir}
 
@@ -160,7 +162,8 @@ func (s *Stack) gcloudEnv() []string {
 	)
 }
 
-func (s *Stack) startFirestore(ctx context.Context, gcloud string, opts Options) (string, error) {
+func (s *Stack) startFirestore(ctx context.Context, gcloud string,
+	opts Options) (string, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", err
@@ -200,7 +203,8 @@ func (s *Stack) startPubSub(ctx context.Context, gcloud string, opts Options) (s
 	return host, nil
 }
 
-func (s *Stack) startBigQuery(ctx context.Context, binary string, opts Options) (string, error) {
+func (s *Stack) startBigQuery(ctx context.Context, binary string,
+	opts Options) (string, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", err
@@ -285,4 +289,43 @@ func (s *Stack) Env() []string {
 		env = append(env, EnvBigQueryHost+"="+s.bigqueryHost)
 	}
 	return env
+}
+
+// scratchPrefix names the stacks' scratch folders in the temporary folder.
+const scratchPrefix = "cc-emulators-"
+
+// scratchDir makes a scratch folder for a stack, recording the owning
+// process in it, and first removes the folders of stacks whose owner died
+// without stopping them (the watchdogs stop their emulators, but cannot
+// know when the folder is free).
+func scratchDir() (string, error) {
+	removeStaleScratch()
+	dir, err := os.MkdirTemp("", scratchPrefix)
+	if err != nil {
+		return "", fmt.Errorf("emulators: %w", err)
+	}
+	owner := filepath.Join(dir, "owner")
+	if err := os.WriteFile(owner, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return "", fmt.Errorf("emulators: %w", err)
+	}
+	return dir, nil
+}
+
+// removeStaleScratch removes scratch folders whose recorded owner is no
+// longer running. Folders without an owner record are left alone.
+func removeStaleScratch() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), scratchPrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "owner"))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }

@@ -13,7 +13,8 @@ const maxIn = 30
 // conversion starts one run; one that names none, a run per enabled
 // conversion; one not handled yet, none. It reads Firestore once per 30
 // ids.
-func (s *Store) RunsByMessage(ctx context.Context, client string, messageIDs []string) ([]Run, error) {
+func (s *Store) RunsByMessage(ctx context.Context, client string,
+	messageIDs []string) ([]Run, error) {
 	var rs []Run
 	for i := 0; i < len(messageIDs); i += maxIn {
 		ids := messageIDs[i:min(i+maxIn, len(messageIDs))]
