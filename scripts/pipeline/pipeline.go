@@ -320,10 +320,12 @@ func waitPort(ctx context.Context, port int, timeout time.Duration) error {
 }
 
 // alreadyExists reports whether err says the thing to create exists: a
-// 409 from BigQuery's REST API, AlreadyExists from Pub/Sub's gRPC one.
+// 409 from BigQuery's REST API (the local emulator answers 500 "already
+// created"), AlreadyExists from Pub/Sub's gRPC one.
 func alreadyExists(err error) bool {
 	var gerr *googleapi.Error
-	if errors.As(err, &gerr) && gerr.Code == http.StatusConflict {
+	if errors.As(err, &gerr) && (gerr.Code == http.StatusConflict ||
+		strings.Contains(gerr.Message, "already created")) {
 		return true
 	}
 	return status.Code(err) == codes.AlreadyExists

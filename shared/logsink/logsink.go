@@ -41,12 +41,14 @@ func Matches(labels map[string]string) bool {
 }
 
 // Run polls every interval until ctx ends. A failed poll is reported to
-// onErr (which may be nil) and retried on the next tick.
+// onErr (which may be nil) and retried on the next tick. A poll under way
+// when ctx ends is let finish: the local BigQuery emulator closes its
+// database for good when a client abandons a request.
 func (s *Sink) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := s.Poll(ctx); err != nil && onErr != nil && ctx.Err() == nil {
+		if _, err := s.Poll(context.WithoutCancel(ctx)); err != nil && onErr != nil {
 			onErr(err)
 		}
 		select {
