@@ -209,6 +209,8 @@ func (h *Handler) finish(ctx context.Context, run store.Run, c store.Counts, ste
 	jobID string, cause error) error {
 	_, err := h.Store.UpdateRun(ctx, run.ClientID, run.ID, func(r *store.Run) error {
 		r.Counts = c
+		r.Jobs[string(warehouse.StepSummary)] = warehouse.JobID(run.ClientID, run.ConversionID, run.ID,
+			warehouse.StepSummary, 1)
 		r.Jobs[string(step)] = jobID
 		r.Finished = h.Now().UTC()
 		r.State = store.StateSucceeded

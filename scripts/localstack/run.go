@@ -15,9 +15,15 @@ import (
 	"customconversions.dev/shared/emulators"
 )
 
-// defaultFile is the CRM file loaded when --file is not given, relative
-// to the repository root.
-const defaultFile = "testdata/crm/orders.ndjson"
+// defaultFile is the CRM file loaded when --file is not given, and
+// defaultSQL the definition run on it when --sql is not, relative to the
+// repository root. defaultDay is the sample's last day: without --file
+// and --day, the run covers it.
+const (
+	defaultFile = "testdata/crm/orders.ndjson"
+	defaultSQL  = "testdata/sql/reference.sql"
+	defaultDay  = "2024-03-07"
+)
 
 // config is the command line, parsed.
 type config struct {
@@ -31,6 +37,17 @@ type config struct {
 	noData     bool
 	prepare    bool
 	verbose    bool
+
+	// The end-to-end run: the definition, the client, the days to run
+	// (none: the scheduled request, yesterday), and whether to keep
+	// serving afterwards.
+	sql       string
+	days      []string
+	client    string
+	currency  string
+	clientTZ  string
+	serve     bool
+	stackOnly bool
 }
 
 // Run runs the command with args (without the program name) until ctx
@@ -83,7 +100,18 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.noData, "no-data", false, "load no file")
 	fs.BoolVar(&cfg.prepare, "prepare", false,
 		"check the tools and build the BigQuery emulator, then exit")
-	fs.BoolVar(&cfg.verbose, "verbose", false, "copy the emulators' output to stderr")
+	fs.BoolVar(&cfg.verbose, "verbose", false, "copy the emulators' and the functions' output to stderr")
+	var days string
+	fs.StringVar(&cfg.sql, "sql", "", "definition SQL file (default: the repository's "+defaultSQL+")")
+	fs.StringVar(&days, "day", "", "day(s) to run, YYYY-MM-DD, comma-separated and run in order, as manual "+
+		"reruns (default: the scheduled request, yesterday; without --file, "+defaultDay+")")
+	fs.StringVar(&cfg.client, "client", "demo", "client id to create")
+	fs.StringVar(&cfg.currency, "currency", "GBP", "the client's default currency")
+	fs.StringVar(&cfg.clientTZ, "client-tz", "Europe/London", "the client's time zone")
+	fs.BoolVar(&cfg.serve, "serve", false, "after the runs, keep the stack and both functions "+
+		"running (for reruns with ccctl) until Ctrl-C")
+	fs.BoolVar(&cfg.stackOnly, "stack-only", false, "start the emulators and load the file, run "+
+		"nothing, and wait for Ctrl-C")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -106,6 +134,17 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.noData && (cfg.file != "" || cfg.schema != "") {
 		return cfg, errors.New("--no-data loads nothing: drop --file and --schema")
+	}
+	if days != "" {
+		for _, d := range strings.Split(days, ",") {
+			d = strings.TrimSpace(d)
+			if _, err := time.Parse(time.DateOnly, d); err != nil {
+				return cfg, fmt.Errorf("--day=%q: write days as YYYY-MM-DD, separated by commas", d)
+			}
+			cfg.days = append(cfg.days, d)
+		}
+	} else if cfg.file == "" && !cfg.noData {
+		cfg.days = []string{defaultDay}
 	}
 	return cfg, nil
 }
@@ -144,10 +183,12 @@ func run(ctx context.Context, cfg config, opts emulators.Options,
 	fmt.Fprintf(stderr, "localstack: emulators ready in %s\n", took)
 
 	err = load(ctx, stack, cfg, data, stderr)
-	if err == nil {
+	if err == nil && cfg.stackOnly {
 		printEnv(stdout, stack, cfg, data)
 		<-ctx.Done()
 		fmt.Fprintln(stderr, "localstack: stopping the emulators")
+	} else if err == nil {
+		err = endToEnd(ctx, stack, cfg, stdout, stderr)
 	}
 	return errors.Join(err, stack.Stop())
 }

@@ -236,9 +236,11 @@ func (p *Pipeline) subscription(topic string) string {
 
 // documents writes the client and its definition.
 func (p *Pipeline) documents(ctx context.Context) (err error) {
-	if p.store, err = store.New(ctx, p.project); err != nil {
+	fs, err := p.opts.Stack.Firestore(ctx, p.project)
+	if err != nil {
 		return err
 	}
+	p.store = store.FromClient(fs)
 	if err := p.store.PutClient(ctx, p.opts.Client); err != nil {
 		return err
 	}

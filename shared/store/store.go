@@ -31,6 +31,10 @@ func New(ctx context.Context, project string) (*Store, error) {
 	return &Store{fs: fs}, nil
 }
 
+// FromClient returns a Store on an existing Firestore client, which Close
+// then closes.
+func FromClient(fs *firestore.Client) *Store { return &Store{fs: fs} }
+
 // Close closes the client.
 func (s *Store) Close() error { return s.fs.Close() }
 
