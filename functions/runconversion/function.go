@@ -42,12 +42,21 @@ var handler = config.Lazy[*Handler]{New: func(ctx context.Context) (*Handler, er
 	return NewHandler(ctx, cfg, logging.New(os.Stdout, slog.LevelInfo))
 }}
 
+// requestLog logs requests refused before the handler is built.
+var requestLog = logging.New(os.Stdout, slog.LevelInfo)
+
 func handle(ctx context.Context, e event.Event) error {
+	// A request that cannot be parsed is refused before any client is
+	// built: it needs no I/O.
+	msg, req, ok := decode(requestLog, e)
+	if !ok {
+		return nil
+	}
 	h, err := handler.Get(ctx)
 	if err != nil {
 		return fmt.Errorf("runconversion: starting: %w", err)
 	}
-	return h.Handle(ctx, e)
+	return h.handle(ctx, msg, req)
 }
 
 // Handler handles run requests. Its fields are set by NewHandler; tests

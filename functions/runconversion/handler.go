@@ -21,17 +21,31 @@ import (
 // returns nil when the request is done or can never be (a permanent error,
 // recorded and logged at ERROR), and an error when a retry may succeed.
 func (h *Handler) Handle(ctx context.Context, e event.Event) error {
+	msg, req, ok := decode(h.Log, e)
+	if !ok {
+		return nil
+	}
+	return h.handle(ctx, msg, req)
+}
+
+// decode reads the run request in e. It logs a request it refuses at
+// ERROR (the message is acknowledged, never retried) and reports false.
+func decode(log *slog.Logger, e event.Event) (events.Message, request.Request, bool) {
 	msg, err := events.DecodeMessagePublished(e.Data())
 	if err != nil {
-		h.Log.Error("request refused: "+err.Error(), "event_id", e.ID(),
+		log.Error("request refused: "+err.Error(), "event_id", e.ID(),
 			"action", "publish a Pub/Sub message whose data is a JSON run request")
-		return nil
+		return events.Message{}, request.Request{}, false
 	}
 	req, err := request.Parse(msg.Data)
 	if err != nil {
-		h.Log.Error("request refused: "+err.Error(), "message_id", msg.ID)
-		return nil
+		log.Error("request refused: "+err.Error(), "message_id", msg.ID)
+		return events.Message{}, request.Request{}, false
 	}
+	return msg, req, true
+}
+
+func (h *Handler) handle(ctx context.Context, msg events.Message, req request.Request) error {
 	log := h.Log.With(logging.ClientKey, req.ClientID, "message_id", msg.ID)
 
 	client, err := h.Store.Client(ctx, req.ClientID)
