@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -31,6 +32,11 @@ var FunctionPackages = []string{
 // go.sum. Nothing else of the module is deployed: not scripts/, not infra/,
 // and so not the separate module under scripts/bqemulator.
 var Trees = []string{"functions", "shared"}
+
+// LocalOnly are the packages under Trees that only the local stack and the
+// tests use. They are left out of the archive, so that nothing deployed
+// can carry them; a test checks that no function package imports them.
+var LocalOnly = []string{"shared/emulators", "shared/testkit", "shared/crmfile", "shared/logsink"}
 
 // RootFile is the name of the generated root package's only file.
 const RootFile = "function.go"
@@ -201,7 +207,8 @@ func (a *archive) tree(dir string) {
 		name := filepath.ToSlash(rel)
 
 		if d.IsDir() {
-			if p != top && (d.Name() == "testdata" || skipName(d.Name())) {
+			if p != top && (d.Name() == "testdata" || skipName(d.Name()) ||
+				slices.Contains(LocalOnly, name)) {
 				return fs.SkipDir
 			}
 			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {

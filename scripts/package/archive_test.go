@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -246,5 +247,41 @@ func TestFindRoot(t *testing.T) {
 	got, err := FindRoot(filepath.Join(root, "a", "b"))
 	if err != nil || got != root {
 		t.Errorf("FindRoot(a/b) = %q, %v; want %q", got, err, root)
+	}
+}
+
+// TestLocalOnlyPackagesStayLocal checks that the packages left out of the
+// archive are not among what the deployed functions import, and that
+// the archive indeed lacks them.
+func TestLocalOnlyPackagesStayLocal(t *testing.T) {
+	root := filepath.Join("..", "..")
+	args := []string{"list", "-deps"}
+	for _, p := range FunctionPackages {
+		args = append(args, "./"+p)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	for _, local := range LocalOnly {
+		if slices.Contains(deps, "customconversions.dev/"+local) {
+			t.Errorf("a deployed function imports %s, which the archive leaves out", local)
+		}
+	}
+
+	var buf bytes.Buffer
+	names, err := Build(&buf, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		for _, local := range LocalOnly {
+			if strings.HasPrefix(n, local+"/") {
+				t.Errorf("archive holds %s, from local-only %s", n, local)
+			}
+		}
 	}
 }
