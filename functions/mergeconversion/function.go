@@ -8,6 +8,10 @@
 // product's extraction jobs. For one that is, it summarises the staged
 // rows, refuses to merge when too many were rejected, and otherwise merges
 // them in one atomic job and records the run.
+//
+// BUG: a row the definition no longer returns (an order deleted in the
+// CRM) stays in the attribution table as it was last merged: the merge
+// inserts and updates, it never deletes conversions.
 package mergeconversion
 
 import (

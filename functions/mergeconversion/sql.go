@@ -123,6 +123,10 @@ func (t tables) rejectSQL() string { return t.rejectStatement() }
 
 // rejectStatement copies the run's rejected rows, unless an earlier
 // execution of the run already did.
+//
+// TODO: the guard reads run_id over the whole rejected-rows table, which
+// grows with every run; bound it to recent rejected_at partitions (the
+// run's own rows are written at its merge time) to keep its cost flat.
 func (t tables) rejectStatement() string {
 	cols := strings.ReplaceAll(stagedColumns, "fingerprint", "fingerprint, problems")
 	return `INSERT INTO ` + t.rejected + ` (conversion_id, run_id, rejected_at, ` + cols + `)
