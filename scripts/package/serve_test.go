@@ -14,9 +14,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"customconversions.dev/shared/testkit"
 )
 
 // generatedMain is the main that the Go buildpack writes for a root
@@ -249,7 +250,7 @@ func serve(t *testing.T, bin, target string) string {
 		"PUBSUB_EMULATOR_HOST=" + nowhere,
 		"BIGQUERY_EMULATOR_HOST=" + nowhere,
 	}
-	var out syncBuffer
+	var out testkit.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
@@ -305,22 +306,4 @@ func freePorts(t *testing.T, n int) []string {
 		ports = append(ports, fmt.Sprint(l.Addr().(*net.TCPAddr).Port))
 	}
 	return ports
-}
-
-// syncBuffer collects a child's output written from two pipes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"customconversions.dev/shared/crmfile"
 	"customconversions.dev/shared/emulators"
 	"customconversions.dev/shared/store"
+	"customconversions.dev/shared/testkit"
 )
 
 // TestRealDatasets runs the pipeline on each dataset in ../shared/data
@@ -57,7 +57,7 @@ func TestRealDatasets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fl := &syncBuffer{b: &bytes.Buffer{}}
+			fl := &testkit.Buffer{}
 			p, err := Start(ctx, Options{Stack: stack, ConversionID: "orders", SQL: string(sql),
 				FunctionLog: fl,
 				Client: store.Client{ID: "data" + string(rune('a'+i)), Plan: store.PlanEnterprise,

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"customconversions.dev/shared/crmfile"
 	"customconversions.dev/shared/emulators"
 	"customconversions.dev/shared/store"
+	"customconversions.dev/shared/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -43,8 +43,7 @@ func TestSampleEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logs := &bytes.Buffer{}
-	fl := &syncBuffer{b: logs}
+	fl := &testkit.Buffer{}
 	p, err := Start(ctx, Options{
 		Stack: stack,
 		Client: store.Client{ID: "demo", DisplayName: "Demo", Plan: store.PlanEnterprise,

@@ -116,7 +116,7 @@ func checkType(col Column, f *bigquery.FieldSchema) string {
 			return ""
 		}
 	}
-	return fmt.Sprintf("column %s is %s: it must be %s", f.Name, sqlType(f.Type), typeName(col))
+	return fmt.Sprintf("column %s is %s: it must be %s", f.Name, SQLType(f.Type), typeName(col))
 }
 
 func checkParams(f *bigquery.FieldSchema) string {
@@ -142,9 +142,9 @@ func checkParams(f *bigquery.FieldSchema) string {
 
 func describe(f *bigquery.FieldSchema) string {
 	if f.Repeated {
-		return "ARRAY<" + sqlType(f.Type) + ">"
+		return "ARRAY<" + SQLType(f.Type) + ">"
 	}
-	return sqlType(f.Type)
+	return SQLType(f.Type)
 }
 
 // typeName names the types col accepts, as a person writes them in SQL.
@@ -154,7 +154,7 @@ func typeName(col Column) string {
 	}
 	names := make([]string, len(col.Accept))
 	for i, t := range col.Accept {
-		names[i] = sqlType(t)
+		names[i] = SQLType(t)
 	}
 	if len(names) == 1 {
 		return names[0]
@@ -162,8 +162,8 @@ func typeName(col Column) string {
 	return names[0] + " (or " + strings.Join(names[1:], ", ") + ", converted)"
 }
 
-// sqlType returns GoogleSQL's name for a type the client library names.
-func sqlType(t bigquery.FieldType) string {
+// SQLType returns GoogleSQL's name for a type the client library names.
+func SQLType(t bigquery.FieldType) string {
 	switch t {
 	case bigquery.IntegerFieldType:
 		return "INT64"

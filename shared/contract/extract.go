@@ -105,13 +105,13 @@ func typedExpr(col Column, shape Shape) string {
 		return "ARRAY(SELECT AS STRUCT kv.key AS key, kv.value AS value " +
 			"FROM UNNEST(params) AS kv WITH OFFSET AS o ORDER BY o)"
 	case !present:
-		return "CAST(NULL AS " + sqlType(col.Type) + ")"
+		return "CAST(NULL AS " + SQLType(col.Type) + ")"
 	case col.Name == "created" && t != bigquery.TimestampFieldType:
 		return "TIMESTAMP(created, CAST(@" + ParamTimeZone + " AS STRING))"
 	case col.Type == bigquery.StringFieldType && t == bigquery.StringFieldType:
 		return "NULLIF(TRIM(" + col.Name + "), '')"
 	case t != col.Type:
-		return "CAST(" + col.Name + " AS " + sqlType(col.Type) + ")"
+		return "CAST(" + col.Name + " AS " + SQLType(col.Type) + ")"
 	}
 	return col.Name
 }

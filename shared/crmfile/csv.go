@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"cloud.google.com/go/bigquery"
+	"customconversions.dev/shared/contract"
 )
 
 // csvRecord is one CSV record with the line of each of its cells.
@@ -200,7 +201,7 @@ func (c *csvColumn) bind(file string, schema bigquery.Schema) error {
 	f := schema[c.field]
 	if f.Type == bigquery.RecordFieldType || f.Repeated {
 		return &Error{File: file, Line: 1, Column: c.name,
-			Problem: fmt.Sprintf("a CSV column cannot fill a %s%s field", mode(f), typeName(f.Type)),
+			Problem: fmt.Sprintf("a CSV column cannot fill a %s%s field", mode(f), contract.SQLType(f.Type)),
 			Fix:     "load nested and repeated fields from NDJSON, or fold columns into properties"}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"cloud.google.com/go/bigquery"
+	"customconversions.dev/shared/contract"
 )
 
 // object is a JSON object that keeps its keys in file order.
@@ -301,13 +302,13 @@ func convertJSON(v any, f *bigquery.FieldSchema, opts Options,
 		}
 		if f.Type != bigquery.StringFieldType {
 			return nil, &Error{Column: path,
-				Problem: fmt.Sprintf("expected a %s value, found a boolean", typeName(f.Type)),
+				Problem: fmt.Sprintf("expected a %s value, found a boolean", contract.SQLType(f.Type)),
 				Fix:     "fix the value or the field's type in the schema"}
 		}
 		text = fmt.Sprint(x)
 	default:
 		return nil, &Error{Column: path,
-			Problem: fmt.Sprintf("expected a %s value, found %s", typeName(f.Type), describe(v)),
+			Problem: fmt.Sprintf("expected a %s value, found %s", contract.SQLType(f.Type), describe(v)),
 			Fix:     "fix the value or the field's type in the schema"}
 	}
 	val, e := convertText(text, f.Type, opts.Location)

@@ -11,6 +11,7 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/civil"
+	"customconversions.dev/shared/contract"
 )
 
 // kind is a set of column types a value can be read as.
@@ -175,7 +176,7 @@ func parseBool(s string) (bool, bool) {
 // returns the problem and what to do about it.
 func convertText(s string, t bigquery.FieldType, loc *time.Location) (bigquery.Value, *Error) {
 	bad := func(fix string) *Error {
-		return &Error{Problem: fmt.Sprintf("cannot read %q as %s", s, typeName(t)), Fix: fix}
+		return &Error{Problem: fmt.Sprintf("cannot read %q as %s", s, contract.SQLType(t)), Fix: fix}
 	}
 	trimmed := strings.TrimSpace(s)
 	switch t {
@@ -241,22 +242,6 @@ func convertText(s string, t bigquery.FieldType, loc *time.Location) (bigquery.V
 		}
 		return tm, nil
 	}
-	return nil, &Error{Problem: fmt.Sprintf("a %s column cannot be read from text", typeName(t)),
+	return nil, &Error{Problem: fmt.Sprintf("a %s column cannot be read from text", contract.SQLType(t)),
 		Fix: "give the column a scalar type in the schema"}
-}
-
-// typeName spells a field type the GoogleSQL way, as the reference SQL
-// and error messages do.
-func typeName(t bigquery.FieldType) string {
-	switch t {
-	case bigquery.IntegerFieldType:
-		return "INT64"
-	case bigquery.FloatFieldType:
-		return "FLOAT64"
-	case bigquery.BooleanFieldType:
-		return "BOOL"
-	case bigquery.RecordFieldType:
-		return "STRUCT"
-	}
-	return string(t)
 }
