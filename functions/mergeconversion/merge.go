@@ -87,7 +87,7 @@ func (h *Handler) mergeRun(ctx context.Context, log *slog.Logger, run store.Run)
 		{Name: paramRun, Value: run.ID},
 	}
 
-	counts, err := h.summarise(ctx, run, t, params)
+	counts, summaryJob, err := h.summarise(ctx, run, t, params)
 	if err != nil {
 		return err
 	}
@@ -100,20 +100,21 @@ func (h *Handler) mergeRun(ctx context.Context, log *slog.Logger, run store.Run)
 	if tooMany {
 		step, sql = warehouse.StepReject, t.rejectSQL()
 	}
-	jobID, err := h.runJob(ctx, run, step, sql, params)
+	job, err := h.runJob(ctx, run, step, sql, params)
 	if err != nil {
 		return err
 	}
+	jobs := map[warehouse.Step]string{warehouse.StepSummary: summaryJob, step: job.ID()}
 
 	if tooMany {
 		counts.Inserted, counts.Updated, counts.Unchanged = 0, 0, 0
-		return failure.Permanent(h.finish(ctx, run, counts, step, jobID, fmt.Errorf(
+		return failure.Permanent(h.finish(ctx, run, counts, jobs, fmt.Errorf(
 			"%d of %d rows (%.1f%%) were rejected, more than the %.1f%% allowed, so nothing was "+
 				"merged: %s; the rejected rows are in %s; fix the definition's SQL and rerun",
 			counts.Rejected, counts.Read, 100*share, 100*h.Config.RejectThreshold,
 			reasons(counts), t.rejected)))
 	}
-	if err := h.finish(ctx, run, counts, step, jobID, nil); err != nil {
+	if err := h.finish(ctx, run, counts, jobs, nil); err != nil {
 		return err
 	}
 	log.Info("run merged", "read", counts.Read, "rejected", counts.Rejected,
@@ -128,38 +129,31 @@ func (h *Handler) mergeRun(ctx context.Context, log *slog.Logger, run store.Run)
 
 // runJob runs one step's job under its deterministic id, and again under
 // a new attempt when the previous one failed for a passing reason (such
-// as another job changing the same table at the same time).
+// as another job changing the same table at the same time). A redelivery
+// skips the attempts that already failed.
 func (h *Handler) runJob(ctx context.Context, run store.Run, step warehouse.Step, sql string,
-	params []bigquery.QueryParameter) (string, error) {
+	params []bigquery.QueryParameter) (*bigquery.Job, error) {
 	q := warehouse.Query{SQL: sql, Params: params,
 		Labels: warehouse.Labels(run.ClientID, run.ConversionID, run.ID, step)}
-	var err error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		q.JobID = warehouse.JobID(run.ClientID, run.ConversionID, run.ID, step, attempt)
-		_, _, err = h.Warehouse.Run(ctx, q)
-		if err == nil || failure.IsPermanent(err) || ctx.Err() != nil {
-			return q.JobID, err
-		}
-	}
-	return q.JobID, err
+	return h.Warehouse.RunAttempts(ctx, q, func(attempt int) string {
+		return warehouse.JobID(run.ClientID, run.ConversionID, run.ID, step, attempt)
+	}, maxAttempts)
 }
 
-// maxAttempts bounds the attempts of one step within one delivery.
-const maxAttempts = 3
+// maxAttempts bounds the attempts of one step of a run, over all
+// deliveries of its event.
+const maxAttempts = 5
 
 // summarise runs the summary query and returns the run's counts.
 func (h *Handler) summarise(ctx context.Context, run store.Run, t tables,
-	params []bigquery.QueryParameter) (store.Counts, error) {
-	q := warehouse.Query{SQL: t.summarySQL(), Params: params,
-		JobID:  warehouse.JobID(run.ClientID, run.ConversionID, run.ID, warehouse.StepSummary, 1),
-		Labels: warehouse.Labels(run.ClientID, run.ConversionID, run.ID, warehouse.StepSummary)}
-	job, _, err := h.Warehouse.Run(ctx, q)
+	params []bigquery.QueryParameter) (store.Counts, string, error) {
+	job, err := h.runJob(ctx, run, warehouse.StepSummary, t.summarySQL(), params)
 	if err != nil {
-		return store.Counts{}, fmt.Errorf("summarising the staged rows: %w", err)
+		return store.Counts{}, "", fmt.Errorf("summarising the staged rows: %w", err)
 	}
 	it, err := job.Read(ctx)
 	if err != nil {
-		return store.Counts{}, fmt.Errorf("reading the summary: %w", err)
+		return store.Counts{}, "", fmt.Errorf("reading the summary: %w", err)
 	}
 
 	c := store.Counts{RejectedByReason: map[string]int64{}}
@@ -176,7 +170,7 @@ func (h *Handler) summarise(ctx context.Context, run store.Run, t tables,
 			break
 		}
 		if err != nil {
-			return store.Counts{}, fmt.Errorf("reading the summary: %w", err)
+			return store.Counts{}, "", fmt.Errorf("reading the summary: %w", err)
 		}
 		switch row.Metric {
 		case "read":
@@ -201,17 +195,17 @@ func (h *Handler) summarise(ctx context.Context, run store.Run, t tables,
 	}
 	c.Duplicates = accepted - merged
 	c.Updated = merged - c.Inserted - c.Unchanged
-	return c, nil
+	return c, job.ID(), nil
 }
 
 // finish records the run's outcome: succeeded, or failed with cause.
-func (h *Handler) finish(ctx context.Context, run store.Run, c store.Counts, step warehouse.Step,
-	jobID string, cause error) error {
+func (h *Handler) finish(ctx context.Context, run store.Run, c store.Counts,
+	jobs map[warehouse.Step]string, cause error) error {
 	_, err := h.Store.UpdateRun(ctx, run.ClientID, run.ID, func(r *store.Run) error {
 		r.Counts = c
-		r.Jobs[string(warehouse.StepSummary)] = warehouse.JobID(run.ClientID, run.ConversionID, run.ID,
-			warehouse.StepSummary, 1)
-		r.Jobs[string(step)] = jobID
+		for step, id := range jobs {
+			r.Jobs[string(step)] = id
+		}
 		r.Finished = h.Now().UTC()
 		r.State = store.StateSucceeded
 		if cause != nil {

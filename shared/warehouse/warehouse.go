@@ -132,6 +132,29 @@ func (w *Warehouse) Run(ctx context.Context, q Query) (*bigquery.Job, *bigquery.
 	return job, st, err
 }
 
+// RunAttempts runs q and waits for it, under the ids id(1), id(2), ... up
+// to id(max). An attempt whose job already exists and failed for a passing
+// reason (an earlier delivery's) is skipped at once; a new attempt that
+// fails for such a reason is followed by the next. It returns the job that
+// succeeded, or the last error, permanent once every attempt is spent.
+func (w *Warehouse) RunAttempts(ctx context.Context, q Query, id func(attempt int) string,
+	max int) (*bigquery.Job, error) {
+	var err error
+	for attempt := 1; attempt <= max; attempt++ {
+		q.JobID = id(attempt)
+		var job *bigquery.Job
+		job, _, err = w.Run(ctx, q)
+		if err == nil {
+			return job, nil
+		}
+		if failure.IsPermanent(err) || ctx.Err() != nil {
+			return nil, err
+		}
+	}
+	return nil, failure.Permanent(fmt.Errorf("%w (gave up after %d attempts: rerun the day "+
+		"once BigQuery recovers)", err, max))
+}
+
 // Schema returns the result schema of sql and the bytes a run of it
 // would process. In production this is a dry run, which BigQuery answers
 // without reading data and which also reports the statement type; a
