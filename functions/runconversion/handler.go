@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"cloud.google.com/go/civil"
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"customconversions.dev/shared/events"
@@ -132,9 +133,9 @@ func (r Request) trigger() string {
 	return "scheduled"
 }
 
-// newRun returns the run record r starts with, and the permanent error
-// that stops it before any job, if any.
-func (r Request) newRun(now time.Time) (store.Run, error) {
+// newRun returns the run record r starts with and the window it covers,
+// and the permanent error that stops it before any job, if any.
+func (r Request) newRun(now time.Time) (store.Run, request.Window, error) {
 	run := store.Run{
 		ClientID:       r.Client.ID,
 		ConversionID:   r.Definition.ID,
@@ -148,17 +149,15 @@ func (r Request) newRun(now time.Time) (store.Run, error) {
 		Created:        now,
 	}
 
-	loc, err := r.Client.Location()
-	if err != nil {
-		loc = time.UTC
+	loc, lerr := r.Client.Location()
+	if lerr != nil {
+		loc = time.UTC // the client is refused below; its record still needs a day
 	}
 	w, werr := r.Request.Window(r.Published, loc)
 	if werr != nil {
-		// The record still needs a window for its id: the publish day.
-		day := request.Window{}
-		day.Start = civilDate(r.Published.In(loc))
-		day.End = day.Start
-		w = day
+		// A refused window still names the record: the publish day.
+		day := civil.DateOf(r.Published.In(loc))
+		w = request.Window{Start: day, End: day}
 	}
 	run.ID = warehouse.RunID(r.Client.ID, r.Definition.ID, w, r.MessageID)
 	run.WindowStart, run.WindowEnd = w.Start.String(), w.End.String()
@@ -167,13 +166,13 @@ func (r Request) newRun(now time.Time) (store.Run, error) {
 	switch {
 	case !r.Client.Enabled:
 		run.State = store.StateSkipped
-		return run, errors.New("client is disabled: set enabled to true on the client to run it")
+		return run, w, errors.New("client is disabled: set enabled to true on the client to run it")
 	case r.Client.Plan != store.PlanEnterprise:
 		run.State = store.StateSkipped
-		return run, fmt.Errorf("client's plan is %q: custom conversions need the %s plan",
+		return run, w, fmt.Errorf("client's plan is %q: custom conversions need the %s plan",
 			r.Client.Plan, store.PlanEnterprise)
 	case werr != nil:
-		return run, werr
+		return run, w, werr
 	}
-	return run, failure.Permanent(r.Client.Check())
+	return run, w, failure.Permanent(r.Client.Check())
 }

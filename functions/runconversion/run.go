@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery"
-	"cloud.google.com/go/civil"
 	"google.golang.org/api/googleapi"
 
 	"customconversions.dev/shared/contract"
@@ -20,12 +19,10 @@ import (
 	"customconversions.dev/shared/warehouse"
 )
 
-func civilDate(t time.Time) civil.Date { return civil.DateOf(t) }
-
 // run checks one conversion and starts its extraction job. It returns
 // only transient errors; a permanent one is recorded on the run.
 func (h *Handler) run(ctx context.Context, r Request) error {
-	fresh, stop := r.newRun(h.Now().UTC())
+	fresh, w, stop := r.newRun(h.Now().UTC())
 	log := h.Log.With(logging.ClientKey, fresh.ClientID, logging.ConversionKey, fresh.ConversionID,
 		logging.RunKey, fresh.ID, "message_id", r.MessageID)
 
@@ -41,10 +38,6 @@ func (h *Handler) run(ctx context.Context, r Request) error {
 		return h.fail(ctx, log, run, stop)
 	}
 
-	w, err := r.Request.Window(r.Published, mustLocation(r.Client))
-	if err != nil {
-		return h.fail(ctx, log, run, err)
-	}
 	shape, err := h.check(ctx, r, run, w)
 	if err != nil {
 		return h.fail(ctx, log, run, err)
@@ -57,14 +50,6 @@ func (h *Handler) run(ctx context.Context, r Request) error {
 	}
 	log.Info("extraction started", logging.JobKey, job, "window", w.String())
 	return nil
-}
-
-func mustLocation(c store.Client) *time.Location {
-	loc, err := c.Location()
-	if err != nil {
-		return time.UTC // Client.Check has refused the client already
-	}
-	return loc
 }
 
 // check checks the definition's SQL without reading data and returns the
