@@ -107,7 +107,7 @@ func (h *Handler) extract(ctx context.Context, r Request, run store.Run, w reque
 		if err != nil {
 			return "", err
 		}
-		if existed && retryable(job) && attempt < maxAttempts {
+		if existed && h.retryable(job) && attempt < maxAttempts {
 			attempt++
 			continue
 		}
@@ -128,20 +128,12 @@ const maxAttempts = 5
 
 // retryable reports whether job finished with an error a new attempt may
 // not meet again.
-func retryable(job *bigquery.Job) bool {
+func (h *Handler) retryable(job *bigquery.Job) bool {
 	st := job.LastStatus()
 	if st == nil || st.State != bigquery.Done || st.Err() == nil {
 		return false
 	}
-	var berr *bigquery.Error
-	if !errors.As(st.Err(), &berr) {
-		return false
-	}
-	switch berr.Reason {
-	case "backendError", "internalError", "rateLimitExceeded", "jobBackendError", "jobInternalError":
-		return true
-	}
-	return false
+	return !failure.IsPermanent(h.Warehouse.Classify(st.Err()))
 }
 
 // prepareStaging creates the run's staging table with an expiry, so that

@@ -25,9 +25,9 @@ var transientReasons = map[string]bool{
 	"tableUnavailable":  true,
 }
 
-// classify marks err permanent unless a retry can fix it, and makes an
+// Classify marks err permanent unless a retry can fix it, and makes an
 // access error say who needs which role where.
-func (w *Warehouse) classify(err error) error {
+func (w *Warehouse) Classify(err error) error {
 	if err == nil {
 		return nil
 	}

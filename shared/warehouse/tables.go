@@ -73,7 +73,7 @@ func (w *Warehouse) EnsureTables(ctx context.Context, project, dataset string) e
 		cancel()
 		var gerr *googleapi.Error
 		if err != nil && !(errors.As(err, &gerr) && gerr.Code == http.StatusConflict) {
-			return w.classify(fmt.Errorf("creating table %s.%s.%s: %w", project, dataset, t.name, err))
+			return w.Classify(fmt.Errorf("creating table %s.%s.%s: %w", project, dataset, t.name, err))
 		}
 	}
 	return nil
@@ -88,7 +88,7 @@ func (w *Warehouse) DeleteTable(ctx context.Context, project, dataset, table str
 	if err == nil || errors.As(err, &gerr) && gerr.Code == http.StatusNotFound {
 		return nil
 	}
-	return w.classify(fmt.Errorf("deleting table %s: %w", table, err))
+	return w.Classify(fmt.Errorf("deleting table %s: %w", table, err))
 }
 
 // Ref returns the quoted GoogleSQL reference `project.dataset.table`.

@@ -89,7 +89,7 @@ func (w *Warehouse) Start(ctx context.Context, q Query) (*bigquery.Job, bool, er
 		return job, false, nil
 	}
 	if !alreadyExists(err) {
-		return nil, false, w.classify(fmt.Errorf("starting job %s: %w", q.JobID, err))
+		return nil, false, w.Classify(fmt.Errorf("starting job %s: %w", q.JobID, err))
 	}
 	job, err = w.Job(ctx, q.JobID)
 	if err != nil {
@@ -104,7 +104,7 @@ func (w *Warehouse) Job(ctx context.Context, id string) (*bigquery.Job, error) {
 	defer cancel()
 	job, err := w.bq.JobFromIDLocation(cctx, id, w.cfg.Location)
 	if err != nil {
-		return nil, w.classify(fmt.Errorf("fetching job %s: %w", id, err))
+		return nil, w.Classify(fmt.Errorf("fetching job %s: %w", id, err))
 	}
 	return job, nil
 }
@@ -114,10 +114,10 @@ func (w *Warehouse) Job(ctx context.Context, id string) (*bigquery.Job, error) {
 func (w *Warehouse) Wait(ctx context.Context, job *bigquery.Job) (*bigquery.JobStatus, error) {
 	st, err := job.Wait(ctx)
 	if err != nil {
-		return nil, w.classify(fmt.Errorf("waiting for job %s: %w", job.ID(), err))
+		return nil, w.Classify(fmt.Errorf("waiting for job %s: %w", job.ID(), err))
 	}
 	if err := st.Err(); err != nil {
-		return st, w.classify(fmt.Errorf("job %s: %w", job.ID(), err))
+		return st, w.Classify(fmt.Errorf("job %s: %w", job.ID(), err))
 	}
 	return st, nil
 }
@@ -175,14 +175,14 @@ func (w *Warehouse) Schema(ctx context.Context, sql string, params []bigquery.Qu
 	q.DryRun = true
 	job, err := q.Run(cctx)
 	if err != nil {
-		return nil, 0, w.classify(fmt.Errorf("checking the SQL: %w", err))
+		return nil, 0, w.Classify(fmt.Errorf("checking the SQL: %w", err))
 	}
 	st := job.LastStatus()
 	if st == nil || st.Statistics == nil {
 		return nil, 0, fmt.Errorf("checking the SQL: the dry run returned no statistics")
 	}
 	if err := st.Err(); err != nil {
-		return nil, 0, w.classify(fmt.Errorf("checking the SQL: %w", err))
+		return nil, 0, w.Classify(fmt.Errorf("checking the SQL: %w", err))
 	}
 	stats, ok := st.Statistics.Details.(*bigquery.QueryStatistics)
 	if !ok {
@@ -203,18 +203,18 @@ func (w *Warehouse) probe(ctx context.Context, probeSQL string, params []bigquer
 	labels map[string]string) (bigquery.Schema, error) {
 	job, err := w.query(Query{SQL: probeSQL, Params: params, Labels: labels}).Run(ctx)
 	if err != nil {
-		return nil, w.classify(fmt.Errorf("checking the SQL: %w", err))
+		return nil, w.Classify(fmt.Errorf("checking the SQL: %w", err))
 	}
 	if _, err := w.Wait(ctx, job); err != nil {
 		return nil, fmt.Errorf("checking the SQL: %w", err)
 	}
 	it, err := job.Read(ctx)
 	if err != nil {
-		return nil, w.classify(fmt.Errorf("checking the SQL: reading its schema: %w", err))
+		return nil, w.Classify(fmt.Errorf("checking the SQL: reading its schema: %w", err))
 	}
 	var row []bigquery.Value
 	if err := it.Next(&row); err != nil && !errors.Is(err, iterator.Done) {
-		return nil, w.classify(fmt.Errorf("checking the SQL: reading its schema: %w", err))
+		return nil, w.Classify(fmt.Errorf("checking the SQL: reading its schema: %w", err))
 	}
 	return it.Schema, nil
 }

@@ -106,7 +106,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := w.classify(fmt.Errorf("starting job: %w", tt.err))
+			got := w.Classify(fmt.Errorf("starting job: %w", tt.err))
 			if failure.IsPermanent(got) != tt.permanent {
 				t.Errorf("classify(%v) permanent = %v; want %v", tt.err, failure.IsPermanent(got), tt.permanent)
 			}
