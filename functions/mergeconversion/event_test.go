@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"customconversions.dev/shared/events"
+	"customconversions.dev/shared/instance"
 	"customconversions.dev/shared/logging"
 	"customconversions.dev/shared/testkit"
 )
@@ -67,7 +68,7 @@ func TestEventsThatAreNotOursAreAcknowledged(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logs := &bytes.Buffer{}
-			h := &Handler{Log: logging.New(logs, slog.LevelInfo), Now: time.Now}
+			h := &Handler{Instance: &instance.Instance{Log: logging.New(logs, slog.LevelInfo), Now: time.Now}}
 			ev := testkit.RawEvent(t, tt.typ, tt.body)
 			if err := h.Handle(context.Background(), ev); err != nil {
 				t.Fatalf("Handle = %v; want nil", err)

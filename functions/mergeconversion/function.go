@@ -19,15 +19,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"customconversions.dev/shared/config"
+	"customconversions.dev/shared/instance"
 	"customconversions.dev/shared/logging"
-	"customconversions.dev/shared/store"
-	"customconversions.dev/shared/warehouse"
 )
 
 // EntryPoint is the name the function is registered and deployed under.
@@ -39,11 +37,11 @@ func init() {
 
 // handler is built on the first event that needs it; see runconversion.
 var handler = config.Lazy[*Handler]{New: func(ctx context.Context) (*Handler, error) {
-	cfg, err := config.FromEnv()
+	in, err := instance.FromEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return NewHandler(ctx, cfg, logging.New(os.Stdout, slog.LevelInfo))
+	return &Handler{Instance: in}, nil
 }}
 
 // eventLog logs events answered before the handler is built.
@@ -63,28 +61,9 @@ func handle(ctx context.Context, e event.Event) error {
 	return h.merge(ctx, job)
 }
 
-// Handler merges finished extraction jobs. Its fields are set by
-// NewHandler; tests may replace Now.
+// Handler merges finished extraction jobs with the instance's clients.
 type Handler struct {
-	Config    config.Config
-	Store     *store.Store
-	Warehouse *warehouse.Warehouse
-	Log       *slog.Logger
-	Now       func() time.Time
-}
-
-// NewHandler connects to Firestore and BigQuery for cfg.
-func NewHandler(ctx context.Context, cfg config.Config, log *slog.Logger) (*Handler, error) {
-	st, err := store.New(ctx, cfg.Project)
-	if err != nil {
-		return nil, err
-	}
-	wh, err := warehouse.New(ctx, cfg)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return &Handler{Config: cfg, Store: st, Warehouse: wh, Log: log, Now: time.Now}, nil
+	*instance.Instance
 }
 
 // Handle handles one job event. It returns nil when the event is done

@@ -30,8 +30,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := testkit.NewEnv(t)
-	return &env{Env: e, h: &Handler{Config: e.Config, Store: e.Store, Warehouse: e.Warehouse,
-		Log: e.Log, Now: time.Now}}
+	return &env{Env: e, h: &Handler{Instance: e.Instance()}}
 }
 
 var day = civil.Date{Year: 2026, Month: 3, Day: 9}

@@ -13,15 +13,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"customconversions.dev/shared/config"
+	"customconversions.dev/shared/instance"
 	"customconversions.dev/shared/logging"
-	"customconversions.dev/shared/store"
-	"customconversions.dev/shared/warehouse"
 )
 
 // EntryPoint is the name the function is registered and deployed under.
@@ -35,11 +33,11 @@ func init() {
 // either function runs every init, and a failure here must surface as an
 // error on the event (so Pub/Sub retries) rather than a crash.
 var handler = config.Lazy[*Handler]{New: func(ctx context.Context) (*Handler, error) {
-	cfg, err := config.FromEnv()
+	in, err := instance.FromEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return NewHandler(ctx, cfg, logging.New(os.Stdout, slog.LevelInfo))
+	return &Handler{Instance: in}, nil
 }}
 
 // requestLog logs requests refused before the handler is built.
@@ -59,28 +57,7 @@ func handle(ctx context.Context, e event.Event) error {
 	return h.handle(ctx, msg, req)
 }
 
-// Handler handles run requests. Its fields are set by NewHandler; tests
-// may replace Now.
+// Handler handles run requests with the instance's clients.
 type Handler struct {
-	Config    config.Config
-	Store     *store.Store
-	Warehouse *warehouse.Warehouse
-	Log       *slog.Logger
-	// Now returns the current time; the run window comes from the
-	// message's publish time, Now only stamps records.
-	Now func() time.Time
-}
-
-// NewHandler connects to Firestore and BigQuery for cfg.
-func NewHandler(ctx context.Context, cfg config.Config, log *slog.Logger) (*Handler, error) {
-	st, err := store.New(ctx, cfg.Project)
-	if err != nil {
-		return nil, err
-	}
-	wh, err := warehouse.New(ctx, cfg)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return &Handler{Config: cfg, Store: st, Warehouse: wh, Log: log, Now: time.Now}, nil
+	*instance.Instance
 }

@@ -32,7 +32,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := testkit.NewEnv(t)
 	return &env{Env: e, orders: e.Table("orders"),
-		h: &Handler{Config: e.Config, Store: e.Store, Warehouse: e.Warehouse, Log: e.Log, Now: time.Now}}
+		h: &Handler{Instance: e.Instance()}}
 }
 
 // referenceSQL is DESIGN.md's reference definition on table.

@@ -13,6 +13,7 @@ import (
 
 	"customconversions.dev/shared/config"
 	"customconversions.dev/shared/emulators"
+	"customconversions.dev/shared/instance"
 	"customconversions.dev/shared/logging"
 	"customconversions.dev/shared/store"
 	"customconversions.dev/shared/warehouse"
@@ -83,6 +84,12 @@ func NewEnv(t *testing.T) *Env {
 	}
 	e.PutClient(t)
 	return e
+}
+
+// Instance returns a function instance on e's store and warehouse.
+func (e *Env) Instance() *instance.Instance {
+	return &instance.Instance{Config: e.Config, Store: e.Store, Warehouse: e.Warehouse, Log: e.Log,
+		Now: time.Now}
 }
 
 // PutClient stores e.Client.
