@@ -32,8 +32,14 @@ func (h *Handler) merge(ctx context.Context, job jobRef) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case run.Jobs[string(warehouse.StepExtract)] != job.JobID:
+	switch current := run.Jobs[string(warehouse.StepExtract)]; {
+	case current == "" && run.State == store.StateExtracting && isExtraction(run, job.JobID):
+		// RunConversion started this job and has not recorded it yet (it
+		// is about to, or its instance died first and its request will be
+		// delivered again): acknowledging would lose the run's only event.
+		return fmt.Errorf("mergeconversion: run %s has not recorded its extraction job %s yet",
+			run.ID, job.JobID)
+	case current != job.JobID:
 		log.Info("event ignored: not the run's current extraction job",
 			"current_job", run.Jobs[string(warehouse.StepExtract)])
 		return nil
@@ -63,6 +69,13 @@ func (h *Handler) merge(ctx context.Context, job jobRef) error {
 		return h.fail(ctx, log, run, err)
 	}
 	return nil
+}
+
+// isExtraction reports whether id is one of the ids RunConversion gives
+// the run's extraction attempts.
+func isExtraction(run store.Run, id string) bool {
+	first := warehouse.JobID(run.ClientID, run.ConversionID, run.ID, warehouse.StepExtract, 1)
+	return id == first || strings.HasPrefix(id, first+"_")
 }
 
 // mergeRun summarises, checks and merges the run's staged rows.

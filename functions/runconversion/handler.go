@@ -107,6 +107,13 @@ func (h *Handler) definitions(ctx context.Context, c store.Client, req request.R
 	}
 	var defs []store.Definition
 	for _, d := range all {
+		// A document id is not a validated id: it would name tables, jobs
+		// and labels, and reach SQL through them.
+		if err := request.CheckID("conversion", d.ID); err != nil {
+			h.Log.Error("conversion not run: "+err.Error()+": rename the conversion's document",
+				logging.ClientKey, c.ID)
+			continue
+		}
 		if d.Enabled {
 			defs = append(defs, d)
 		}

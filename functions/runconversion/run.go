@@ -37,6 +37,15 @@ func (h *Handler) run(ctx context.Context, r Request) error {
 	if run.State == store.StateSkipped || stop != nil {
 		return h.fail(ctx, log, run, stop)
 	}
+	// A redelivery after the extraction was recorded has nothing to do,
+	// not even the check (another query), unless that job failed for a
+	// passing reason and needs a new attempt.
+	if id := run.Jobs[string(warehouse.StepExtract)]; id != "" {
+		if job, err := h.Warehouse.Job(ctx, id); err == nil && !h.retryable(job) {
+			log.Info("extraction already started", logging.JobKey, id)
+			return nil
+		}
+	}
 
 	shape, err := h.check(ctx, r, run, w)
 	if err != nil {

@@ -29,7 +29,14 @@ func TestCheckStatement(t *testing.T) {
 		{"trailing semicolon", "SELECT 1;\n-- done\n", ""},
 		{"semicolon in string", "SELECT 'a;b' AS id, \"@x\" AS y, `we;ird` FROM t", ""},
 		{"semicolon in comment", "SELECT 1 /* a; b @c */ -- ; @d\n# @e ;\nFROM t", ""},
-		{"raw string", `SELECT r'\' AS a, @start_date`, ""},
+		{"raw string", `SELECT r'\'' AS a, r"\d+" AS b, @start_date`, ""},
+		// GoogleSQL: "Unclosed raw string literal" (a backslash keeps the
+		// quote after it, even in a raw string).
+		{"raw string ends in a backslash", `SELECT r'\' AS a, @start_date`, "never closed"},
+		{"raw string hides a statement", `SELECT r'\'' AS x; DELETE FROM t WHERE TRUE -- '`,
+			"more than one statement"},
+		{"triple quoted hides a statement", `SELECT '''a\'''' AS x; DELETE FROM t WHERE TRUE -- '`,
+			"more than one statement"},
 		{"triple quoted", "SELECT '''it's; @x''' AS a", ""},
 		{"upper-case parameter", "SELECT @START_DATE", ""},
 		{"delete", "DELETE FROM crm.orders WHERE TRUE", "starts with DELETE"},

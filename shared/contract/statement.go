@@ -98,7 +98,7 @@ func scan(sql string) ([]token, error) {
 			line += strings.Count(sql[i:i+2+end], "\n")
 			i += end + 4
 		case c == '\'' || c == '"' || c == '`':
-			n, err := quoted(sql[i:], line, false)
+			n, err := quoted(sql[i:], line)
 			if err != nil {
 				return nil, err
 			}
@@ -120,10 +120,9 @@ func scan(sql string) ([]token, error) {
 				j++
 			}
 			// A prefix such as r, b or rb directly before a quote makes a
-			// literal; in a raw one a backslash escapes nothing.
+			// literal.
 			if j < len(sql) && (sql[j] == '\'' || sql[j] == '"') && isLiteralPrefix(sql[i:j]) {
-				raw := strings.ContainsAny(sql[i:j], "rR")
-				n, err := quoted(sql[j:], line, raw)
+				n, err := quoted(sql[j:], line)
 				if err != nil {
 					return nil, err
 				}
@@ -141,29 +140,36 @@ func scan(sql string) ([]token, error) {
 }
 
 // quoted returns the length of the string literal or quoted identifier at
-// the start of s, triple-quoted forms included. raw is true for r'...'.
-func quoted(s string, line int, raw bool) (int, error) {
+// the start of s, triple-quoted forms included. A backslash always takes
+// the character after it into the literal, as GoogleSQL lexes it: even in
+// a raw string, where it escapes nothing, the quote after a backslash
+// does not end the literal. Each of these is one literal:
+//
+//	r'\''
+//	'''a\''''
+func quoted(s string, line int) (int, error) {
 	q := s[:1]
-	if q != "`" && len(s) >= 3 && s[:3] == strings.Repeat(q, 3) {
-		end := strings.Index(s[3:], s[:3])
-		if end < 0 {
-			return 0, fmt.Errorf("a %s string opened at line %d is never closed", s[:3], line)
-		}
-		return end + 6, nil
+	triple := q != "`" && len(s) >= 3 && s[:3] == strings.Repeat(q, 3)
+	start := 1
+	if triple {
+		start = 3
 	}
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if !raw {
-				i++
+	for i := start; i < len(s); i++ {
+		switch {
+		case s[i] == '\\':
+			i++
+		case triple:
+			if strings.HasPrefix(s[i:], s[:3]) {
+				return i + 3, nil
 			}
-		case s[0]:
+		case s[i] == s[0]:
 			return i + 1, nil
-		case '\n':
-			if q != "`" {
-				return 0, fmt.Errorf("a %s string opened at line %d runs past the end of its line", q, line)
-			}
+		case s[i] == '\n' && q != "`":
+			return 0, fmt.Errorf("a %s string opened at line %d runs past the end of its line", q, line)
 		}
+	}
+	if triple {
+		return 0, fmt.Errorf("a %s string opened at line %d is never closed", s[:3], line)
 	}
 	return 0, fmt.Errorf("a %s opened at line %d is never closed", q, line)
 }

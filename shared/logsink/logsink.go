@@ -14,6 +14,7 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/pubsub/v2"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 
 	"customconversions.dev/shared/events"
@@ -87,7 +88,7 @@ func (s *Sink) Poll(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("logsink: reading job %s: %w", job.ID(), err)
 		}
-		entry, ok, err := s.entry(full)
+		entry, ok, err := s.entry(ctx, full)
 		if err != nil {
 			return 0, err
 		}
@@ -111,7 +112,7 @@ func (s *Sink) Poll(ctx context.Context) (int, error) {
 
 // entry builds the LogEntry of a finished job, or reports false for a
 // job the production sink's filter would not pass.
-func (s *Sink) entry(job *bigquery.Job) ([]byte, bool, error) {
+func (s *Sink) entry(ctx context.Context, job *bigquery.Job) ([]byte, bool, error) {
 	cfg, err := job.Config()
 	if err != nil {
 		return nil, false, nil // not a job whose configuration the client reads
@@ -134,6 +135,10 @@ func (s *Sink) entry(job *bigquery.Job) ([]byte, bool, error) {
 	}
 	if err := st.Err(); err != nil {
 		ev.Err = &events.JobError{Code: "INVALID_ARGUMENT", Message: err.Error()}
+	} else if msg, err := resultError(ctx, job); err != nil {
+		return nil, false, fmt.Errorf("logsink: reading the results of job %s: %w", job.ID(), err)
+	} else if msg != "" {
+		ev.Err = &events.JobError{Code: "INVALID_ARGUMENT", Message: msg}
 	}
 	if stats := st.Statistics; stats != nil {
 		ev.TotalProcessedBytes = stats.TotalBytesProcessed
@@ -163,4 +168,22 @@ func (s *Sink) markSeen(id string) {
 		s.seen = map[string]bool{}
 	}
 	s.seen[id] = true
+}
+
+// resultError returns the error of a query job that failed while it read
+// its rows, or "" when the job succeeded. The emulator reports such a
+// job's error only in its answer to the insert and to getQueryResults:
+// the job resource it returns afterwards says DONE with no error, so a
+// failed extraction would otherwise pass as one that found no rows. An
+// error other than the job's own (4xx) is returned for the next poll.
+func resultError(ctx context.Context, job *bigquery.Job) (string, error) {
+	_, err := job.Wait(ctx)
+	var gerr *googleapi.Error
+	switch {
+	case err == nil:
+		return "", nil
+	case errors.As(err, &gerr) && gerr.Code >= 400 && gerr.Code < 500:
+		return gerr.Message, nil
+	}
+	return "", err
 }

@@ -3,6 +3,7 @@ package logsink
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,5 +105,43 @@ func TestSinkPublishesFinishedExtractionJobsOnce(t *testing.T) {
 		ev.Labels["run"] != run || ev.Labels["step"] != "extract" || ev.Location != "US" {
 		t.Errorf("entry = %+v; want job %s, DONE, no error, run %s, step extract, US",
 			ev, jobs[warehouse.StepExtract], run)
+	}
+}
+
+// TestSinkReportsAJobThatFailedReadingRows covers an emulator quirk: a
+// query job that fails while reading rows (here on ERROR()) is DONE
+// with no error in the job resource the emulator returns afterwards.
+func TestSinkReportsAJobThatFailedReadingRows(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stack := emulators.Shared(t)
+	names := stack.NewNames(t)
+	bq, err := stack.BigQuery(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bq.Close()
+
+	run := "20260309-20260309-00000000bb"
+	q := bq.Query("SELECT IF(ERROR('the export is corrupt') IS NULL, 1, 2) AS x FROM UNNEST([1])")
+	q.JobID = warehouse.JobID(names.Prefix, "orders", run, warehouse.StepExtract, 1)
+	q.Labels = warehouse.Labels(names.Prefix, "orders", run, warehouse.StepExtract)
+	if _, err := q.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	job, err := bq.JobFromID(ctx, q.JobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, ok, err := (&Sink{BQ: bq, Location: "US"}).entry(ctx, job)
+	if err != nil || !ok {
+		t.Fatalf("entry = %v, %v; want an entry", ok, err)
+	}
+	ev, _, err := events.ParseLogEntry(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Err == nil || !strings.Contains(ev.Err.Message, "the export is corrupt") {
+		t.Errorf("entry's error = %v; want the job's error, the export is corrupt", ev.Err)
 	}
 }

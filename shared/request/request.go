@@ -134,6 +134,9 @@ func parseDate(s string) (civil.Date, error) {
 	if err != nil {
 		return civil.Date{}, errors.New("not a calendar date in the form YYYY-MM-DD")
 	}
+	if t.Year() < 1 {
+		return civil.Date{}, errors.New("before 0001-01-01, the first day a BigQuery DATE holds")
+	}
 	return civil.DateOf(t), nil
 }
 

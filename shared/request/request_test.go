@@ -32,6 +32,7 @@ func TestParse(t *testing.T) {
 		{"quote in conversion", `{"client_id": "acme", "conversion_id": "a' OR 1=1"}`, Request{}, "conversion_id"},
 		{"upper case", `{"client_id": "Acme"}`, Request{}, "is not valid"},
 		{"feb 30", `{"client_id": "acme", "start_date": "2026-02-30"}`, Request{}, "not a calendar date"},
+		{"year 0", `{"client_id": "acme", "start_date": "0000-12-31"}`, Request{}, "before 0001-01-01"},
 		{"slashes", `{"client_id": "acme", "end_date": "01/02/2026"}`, Request{}, "YYYY-MM-DD"},
 		{"array", `[1,2]`, Request{}, "is a JSON array, not an object"},
 		{"null", `null`, Request{}, "client_id is missing"},

@@ -91,8 +91,19 @@ func concurrentUpdate(msg string) bool {
 var accessProjectRE = regexp.MustCompile(
 	`(?:Table|Dataset|table|dataset) ([a-z][a-z0-9-]{4,28}[a-z0-9])[:.]|project ([a-z][a-z0-9-]{4,28}[a-z0-9])`)
 
+// writePermissions are the permissions whose denial means the runtime
+// service account cannot write a table (the attribution or rejected-rows
+// table), as in BigQuery's "Permission bigquery.tables.updateData denied
+// on table P:D.T".
+var writePermissions = []string{"bigquery.tables.updateData", "bigquery.tables.create",
+	"bigquery.tables.update", "bigquery.tables.delete"}
+
+// accessDatasetRE finds the dataset in such a message.
+var accessDatasetRE = regexp.MustCompile(`[Tt]able [a-z][a-z0-9-]{4,28}[a-z0-9][:.]([A-Za-z0-9_]+)\.`)
+
 // AccessHint says, for BigQuery's access-denied message msg, which roles
-// the runtime service account needs on which project.
+// the runtime service account needs on which project: to read a source
+// table, or to write a table of the product's.
 func (w *Warehouse) AccessHint(msg string) string {
 	project := w.cfg.Project
 	if m := accessProjectRE.FindStringSubmatch(msg); m != nil {
@@ -101,6 +112,17 @@ func (w *Warehouse) AccessHint(msg string) string {
 	who := w.cfg.ServiceAccount
 	if who == "" {
 		who = "the functions' runtime service account"
+	}
+	for _, p := range writePermissions {
+		if !strings.Contains(msg, p) {
+			continue
+		}
+		dataset := "the dataset"
+		if m := accessDatasetRE.FindStringSubmatch(msg); m != nil {
+			dataset = "dataset " + m[1]
+		}
+		return fmt.Sprintf("grant %s BigQuery Data Editor (roles/bigquery.dataEditor) on %s "+
+			"in project %s, then rerun", who, dataset, project)
 	}
 	return fmt.Sprintf("grant %s BigQuery Data Viewer (roles/bigquery.dataViewer) on the source "+
 		"dataset in project %s and BigQuery User (roles/bigquery.user) on project %s, "+

@@ -93,6 +93,11 @@ func TestClassify(t *testing.T) {
 			"have permission to query table client-crm:crm.orders"), true,
 			"grant run@cc-prod.iam.gserviceaccount.com BigQuery Data Viewer (roles/bigquery.dataViewer) " +
 				"on the source dataset in project client-crm and BigQuery User (roles/bigquery.user) on project client-crm"},
+		{"write access", api(403, "accessDenied", "Access Denied: Table acme-data:attribution.custom_conversions: "+
+			"Permission bigquery.tables.updateData denied on table acme-data:attribution.custom_conversions "+
+			"(or it may not exist)."), true,
+			"grant run@cc-prod.iam.gserviceaccount.com BigQuery Data Editor (roles/bigquery.dataEditor) " +
+				"on dataset attribution in project acme-data, then rerun"},
 		{"rate limit", api(403, "rateLimitExceeded", "Exceeded rate limits"), false, ""},
 		{"backend", api(500, "backendError", "Backend error"), false, ""},
 		{"unavailable", api(503, "", "unavailable"), false, ""},
