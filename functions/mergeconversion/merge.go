@@ -127,16 +127,18 @@ func (h *Handler) mergeRun(ctx context.Context, log *slog.Logger, run store.Run)
 			counts.Rejected, counts.Read, 100*share, 100*h.Config.RejectThreshold,
 			reasons(counts), t.rejected)))
 	}
+	// The staging table goes before the run is recorded as done, so that
+	// whoever waits for the run finds nothing of it still under way.
+	if err := h.Warehouse.DeleteTable(ctx, h.Config.Project, h.Config.StagingDataset,
+		run.StagingTable); err != nil {
+		log.Warn("staging table left to expire: " + err.Error())
+	}
 	if err := h.finish(ctx, run, counts, jobs, nil); err != nil {
 		return err
 	}
 	log.Info("run merged", "read", counts.Read, "rejected", counts.Rejected,
 		"duplicates", counts.Duplicates, "inserted", counts.Inserted, "updated", counts.Updated,
 		"unchanged", counts.Unchanged)
-	if err := h.Warehouse.DeleteTable(ctx, h.Config.Project, h.Config.StagingDataset,
-		run.StagingTable); err != nil {
-		log.Warn("staging table left to expire: " + err.Error())
-	}
 	return nil
 }
 
