@@ -186,6 +186,10 @@ func TestFailedMerge(t *testing.T) {
 		fault      func(t *testing.T, w *world, tn *tenant, run store.Run) (mend func())
 		wantError  []string
 		wantMerges int
+		// deliveries is how many deliveries of the event it takes to
+		// record the failure; each before the last returns an error, for
+		// Pub/Sub to deliver again after its backoff. Zero means one.
+		deliveries int
 	}{
 		{
 			// On the emulator: the attribution table changed under the
@@ -214,8 +218,9 @@ func TestFailedMerge(t *testing.T) {
 		},
 		{
 			// The proxy fails every merge attempt for a passing reason.
-			// The merge tries its next attempt at once, so one delivery
-			// spends all five and records the run failed.
+			// Each delivery starts one new attempt and returns its error,
+			// so Pub/Sub's backoff spaces the attempts; the fifth
+			// delivery spends the last attempt and records the run failed.
 			name: "proxy: BigQuery backend errors on every attempt",
 			fault: func(t *testing.T, w *world, tn *tenant, run store.Run) func() {
 				w.proxy.add(&rule{match: inserts(run.ID, "merge"), left: -1, failJob: &jobError{
@@ -224,6 +229,7 @@ func TestFailedMerge(t *testing.T) {
 			},
 			wantError:  []string{"backendError", "gave up after 5 attempts"},
 			wantMerges: 5,
+			deliveries: 5,
 		},
 	}
 	for _, tt := range tests {
@@ -236,9 +242,17 @@ func TestFailedMerge(t *testing.T) {
 			ev := w.jobEvent(run.Jobs["extract"])
 
 			// A failure no retry of the event can mend is recorded and
-			// acknowledged at once.
-			if err := w.deliverEvent(context.Background(), ev); err != nil {
-				t.Errorf("MergeConversion = %v; want nil: the failure is recorded and acknowledged", err)
+			// acknowledged; a passing one is returned until the attempts
+			// are spent.
+			n := max(tt.deliveries, 1)
+			for i := 1; i <= n; i++ {
+				err := w.deliverEvent(context.Background(), ev)
+				if i < n && err == nil {
+					t.Errorf("delivery %d: MergeConversion = nil; want the passing error, for a retry", i)
+				}
+				if i == n && err != nil {
+					t.Errorf("MergeConversion = %v; want nil: the failure is recorded and acknowledged", err)
+				}
 			}
 			got := tn.run(run.ID)
 			t.Logf("run error: %s", got.Error)

@@ -134,20 +134,23 @@ func (w *Warehouse) Run(ctx context.Context, q Query) (*bigquery.Job, *bigquery.
 
 // RunAttempts runs q and waits for it, under the ids id(1), id(2), ... up
 // to id(max). An attempt whose job already exists and failed for a passing
-// reason (an earlier delivery's) is skipped at once; a new attempt that
-// fails for such a reason is followed by the next. It returns the job that
-// succeeded, or the last error, permanent once every attempt is spent.
+// reason (an earlier delivery's) is skipped at once. A new attempt that
+// fails for such a reason returns its error, so that Pub/Sub delivers
+// again after its backoff and the next delivery starts the next attempt.
+// Once every attempt is spent, the error is permanent.
 func (w *Warehouse) RunAttempts(ctx context.Context, q Query, id func(attempt int) string,
 	max int) (*bigquery.Job, error) {
 	var err error
 	for attempt := 1; attempt <= max; attempt++ {
 		q.JobID = id(attempt)
-		var job *bigquery.Job
-		job, _, err = w.Run(ctx, q)
-		if err == nil {
+		job, existed, serr := w.Start(ctx, q)
+		if serr != nil {
+			return nil, serr
+		}
+		if _, err = w.Wait(ctx, job); err == nil {
 			return job, nil
 		}
-		if failure.IsPermanent(err) || ctx.Err() != nil {
+		if failure.IsPermanent(err) || ctx.Err() != nil || !existed && attempt < max {
 			return nil, err
 		}
 	}
