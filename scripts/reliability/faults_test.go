@@ -284,7 +284,9 @@ func TestFailedMerge(t *testing.T) {
 }
 
 // TestMergeRetriesAPassingFailure fails the first merge attempt for a
-// passing reason: the same delivery merges under the next attempt. The
+// passing reason: that delivery returns the error, for Pub/Sub to deliver
+// again after its backoff, and the next delivery merges under the next
+// attempt. The
 // emulator runs one DML statement at a time and never reports a
 // concurrent update, so the proxy answers with BigQuery's.
 func TestMergeRetriesAPassingFailure(t *testing.T) {
@@ -305,6 +307,10 @@ func TestMergeRetriesAPassingFailure(t *testing.T) {
 			run := w.handled(tn, request(tn.ID), "day2", days[1])["orders"]
 			w.proxy.add(&rule{match: inserts(run.ID, "merge"), left: 1, failJob: &tt.err})
 
+			ev := w.jobEvent(run.Jobs["extract"])
+			if err := w.deliverEvent(context.Background(), ev); err == nil {
+				t.Errorf("first delivery: MergeConversion = nil; want the passing error, for a retry")
+			}
 			got := w.merged(tn, run)
 			if got.State != store.StateSucceeded || !strings.HasSuffix(got.Jobs["merge"], "_merge_2") {
 				t.Errorf("run %+v; want succeeded by the second merge attempt\nlogs:\n%s", got, w.logs)
