@@ -75,11 +75,7 @@ skipped, and exits with 1 unless every one succeeded.`, request.MaxWindowDays),
 
 		bctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(bctx)
-		if err != nil {
-			return err
-		}
-		c, err := a.client(bctx, st, client)
+		st, c, err := a.client(bctx, client)
 		if err != nil {
 			return err
 		}

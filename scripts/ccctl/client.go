@@ -173,11 +173,7 @@ written, and the changes are printed ("no change" when there are none).`,
 		}
 		ctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(ctx)
-		if err != nil {
-			return err
-		}
-		old, err := a.client(ctx, st, args[0])
+		st, old, err := a.client(ctx, args[0])
 		if err != nil {
 			return err
 		}
@@ -207,17 +203,23 @@ written, and the changes are printed ("no change" when there are none).`,
 	return cmd
 }
 
-// client reads a client, saying what to do when it does not exist.
-func (a *app) client(ctx context.Context, st *store.Store, id string) (store.Client, error) {
+// client opens the store and reads a client from it, saying what to do
+// when the client does not exist. It returns the store for what the
+// command does next.
+func (a *app) client(ctx context.Context, id string) (*store.Store, store.Client, error) {
+	st, err := a.store(ctx)
+	if err != nil {
+		return nil, store.Client{}, err
+	}
 	if err := request.CheckID("client id", id); err != nil {
-		return store.Client{}, usageError(err)
+		return nil, store.Client{}, usageError(err)
 	}
 	c, err := st.Client(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Client{}, fmt.Errorf("no client %s in project %s: list them with "+
+		return nil, store.Client{}, fmt.Errorf("no client %s in project %s: list them with "+
 			"ccctl client list, or create it with ccctl client create", id, a.project)
 	}
-	return c, err
+	return st, c, err
 }
 
 func (a *app) clientShowCmd() *cobra.Command {
@@ -229,11 +231,7 @@ func (a *app) clientShowCmd() *cobra.Command {
 	cmd.RunE = a.action(func(ctx context.Context, args []string) error {
 		ctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(ctx)
-		if err != nil {
-			return err
-		}
-		c, err := a.client(ctx, st, args[0])
+		_, c, err := a.client(ctx, args[0])
 		if err != nil {
 			return err
 		}

@@ -104,11 +104,7 @@ a diff of the SQL, or "no change" when the stored definition is the same.`,
 		}
 		ctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(ctx)
-		if err != nil {
-			return err
-		}
-		c, err := a.client(ctx, st, client)
+		st, c, err := a.client(ctx, client)
 		if err != nil {
 			return err
 		}
@@ -203,11 +199,7 @@ With --client, the check's window is yesterday in the client's time zone.`,
 		defer cancel()
 		var c *store.Client
 		if client != "" {
-			st, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			got, err := a.client(ctx, st, client)
+			_, got, err := a.client(ctx, client)
 			if err != nil {
 				return err
 			}
@@ -258,11 +250,7 @@ func (a *app) conversionListCmd() *cobra.Command {
 	cmd.RunE = a.action(func(ctx context.Context, _ []string) error {
 		ctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(ctx)
-		if err != nil {
-			return err
-		}
-		c, err := a.client(ctx, st, client)
+		st, c, err := a.client(ctx, client)
 		if err != nil {
 			return err
 		}
@@ -296,11 +284,7 @@ func (a *app) conversionShowCmd() *cobra.Command {
 	cmd.RunE = a.action(func(ctx context.Context, args []string) error {
 		ctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(ctx)
-		if err != nil {
-			return err
-		}
-		c, err := a.client(ctx, st, client)
+		st, c, err := a.client(ctx, client)
 		if err != nil {
 			return err
 		}
@@ -342,11 +326,7 @@ file with enabled: true enables it again, so change the file in git too.`,
 		}
 		ctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(ctx)
-		if err != nil {
-			return err
-		}
-		c, err := a.client(ctx, st, client)
+		st, c, err := a.client(ctx, client)
 		if err != nil {
 			return err
 		}

@@ -88,11 +88,7 @@ as a run would, and is billed as one.`,
 			EndDate: end}
 		ctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(ctx)
-		if err != nil {
-			return err
-		}
-		c, err := a.client(ctx, st, client)
+		st, c, err := a.client(ctx, client)
 		if err != nil {
 			return err
 		}

@@ -43,11 +43,7 @@ one succeeded.`,
 			EndDate: end, Reason: strings.TrimSpace(f.reason)}
 		bctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(bctx)
-		if err != nil {
-			return err
-		}
-		c, err := a.client(bctx, st, client)
+		st, c, err := a.client(bctx, client)
 		if err != nil {
 			return err
 		}

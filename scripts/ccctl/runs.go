@@ -52,11 +52,7 @@ that failed or was skipped, cut short (runs show prints it whole).`,
 		}
 		ctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(ctx)
-		if err != nil {
-			return err
-		}
-		c, err := a.client(ctx, st, client)
+		st, c, err := a.client(ctx, client)
 		if err != nil {
 			return err
 		}
@@ -106,11 +102,7 @@ ran.`,
 		}
 		ctx, cancel := a.bounded(ctx)
 		defer cancel()
-		st, err := a.store(ctx)
-		if err != nil {
-			return err
-		}
-		c, err := a.client(ctx, st, client)
+		st, c, err := a.client(ctx, client)
 		if err != nil {
 			return err
 		}
