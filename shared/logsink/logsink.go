@@ -88,7 +88,7 @@ func (s *Sink) Poll(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("logsink: reading job %s: %w", job.ID(), err)
 		}
-		entry, ok, err := s.entry(ctx, full)
+		entry, ok, err := Entry(ctx, full, s.Location)
 		if err != nil {
 			return 0, err
 		}
@@ -110,9 +110,10 @@ func (s *Sink) Poll(ctx context.Context) (int, error) {
 	return len(entries), nil
 }
 
-// entry builds the LogEntry of a finished job, or reports false for a
-// job the production sink's filter would not pass.
-func (s *Sink) entry(ctx context.Context, job *bigquery.Job) ([]byte, bool, error) {
+// Entry builds the LogEntry that production's sink would publish for a
+// finished job in location, or reports false for a job its filter would
+// not pass. Tests use it to build job events as the sink does.
+func Entry(ctx context.Context, job *bigquery.Job, location string) ([]byte, bool, error) {
 	cfg, err := job.Config()
 	if err != nil {
 		return nil, false, nil // not a job whose configuration the client reads
@@ -129,7 +130,7 @@ func (s *Sink) entry(ctx context.Context, job *bigquery.Job) ([]byte, bool, erro
 	ev := events.JobEvent{
 		ProjectID: job.ProjectID(),
 		JobID:     job.ID(),
-		Location:  s.Location,
+		Location:  location,
 		State:     events.StateDone,
 		Labels:    q.Labels,
 	}

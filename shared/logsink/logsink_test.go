@@ -133,7 +133,7 @@ func TestSinkReportsAJobThatFailedReadingRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entry, ok, err := (&Sink{BQ: bq, Location: "US"}).entry(ctx, job)
+	entry, ok, err := Entry(ctx, job, "US")
 	if err != nil || !ok {
 		t.Fatalf("entry = %v, %v; want an entry", ok, err)
 	}

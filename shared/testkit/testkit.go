@@ -15,6 +15,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"customconversions.dev/shared/events"
+	"customconversions.dev/shared/logsink"
 )
 
 // PubSubEvent returns the messagePublished CloudEvent Pub/Sub delivers
@@ -49,35 +50,16 @@ func RawEvent(t testing.TB, typ string, body []byte) event.Event {
 }
 
 // JobEvent returns the event the log sink publishes when job is done: a
-// messagePublished event whose data is the job's LogEntry.
+// messagePublished event whose data is the job's LogEntry, built as the
+// local sink stand-in builds it.
 func JobEvent(t testing.TB, ctx context.Context, job *bigquery.Job, msgID string) event.Event {
 	t.Helper()
-	st, err := job.Status(ctx)
-	if err != nil {
+	if _, err := job.Status(ctx); err != nil {
 		t.Fatalf("job %s status: %v", job.ID(), err)
 	}
-	cfg, err := job.Config()
-	if err != nil {
-		t.Fatalf("job %s config: %v", job.ID(), err)
-	}
-	ev := events.JobEvent{
-		ProjectID: job.ProjectID(),
-		JobID:     job.ID(),
-		Location:  job.Location(),
-		State:     events.StateDone,
-	}
-	if q, ok := cfg.(*bigquery.QueryConfig); ok {
-		ev.Labels = q.Labels
-	}
-	if err := st.Err(); err != nil {
-		ev.Err = &events.JobError{Code: "INVALID_ARGUMENT", Message: err.Error()}
-	}
-	if st.Statistics != nil {
-		ev.TotalProcessedBytes = st.Statistics.TotalBytesProcessed
-	}
-	entry, err := events.NewLogEntry(ev)
-	if err != nil {
-		t.Fatalf("NewLogEntry: %v", err)
+	entry, ok, err := logsink.Entry(ctx, job, job.Location())
+	if err != nil || !ok {
+		t.Fatalf("job %s: no sink entry (%v): is it a finished extraction job?", job.ID(), err)
 	}
 	return PubSubEvent(t, entry, msgID, time.Now())
 }
